@@ -1,0 +1,55 @@
+using TorchSharp;
+
+namespace RetailCam.Engine.Native;
+
+public enum DeviceChoice
+{
+    Auto,
+    Cpu,
+    Cuda,
+}
+
+/// <summary>The device and thread count this process computes on, decided once from configuration.</summary>
+public sealed record TorchEnvironment(torch.Device Device, int IntraOpThreads, string LibTorchVersion, NativeLoadReport NativeLoad)
+{
+    public string DeviceName => Device.type == DeviceType.CUDA ? $"cuda:{Math.Max(Device.index, 0)}" : "cpu";
+
+    public override string ToString() =>
+        $"device {DeviceName}, {IntraOpThreads} intra-op threads, libtorch {LibTorchVersion}";
+}
+
+public static class TorchRuntime
+{
+    private static readonly Lock Gate = new();
+    private static TorchEnvironment? _current;
+
+    /// <summary>The environment set by <see cref="Initialize"/>, or a CPU default after initialising with defaults.</summary>
+    public static TorchEnvironment Current => _current ?? Initialize(DeviceChoice.Auto, 0);
+
+    /// <summary>
+    /// Patches the native library if needed, then picks the device and sets libtorch's intra-op
+    /// thread count. threads ≤ 0 means one per core. Later calls return the first result unless
+    /// the settings differ, in which case the thread count is updated (the device choice is per model).
+    /// </summary>
+    public static TorchEnvironment Initialize(DeviceChoice choice, int threads)
+    {
+        lock (Gate)
+        {
+            var report = TorchNativeLoader.EnsureLoadable();
+            var cudaAvailable = torch.cuda.is_available();
+            var device = choice switch
+            {
+                DeviceChoice.Cpu => torch.CPU,
+                DeviceChoice.Cuda when !cudaAvailable => throw new InvalidOperationException(
+                    "Device 'cuda' was configured but libtorch reports no CUDA device. Use 'auto' or 'cpu', or build with -p:RetailCamTorchBackend=cuda on a machine with a GPU."),
+                DeviceChoice.Cuda => torch.CUDA,
+                _ => cudaAvailable ? torch.CUDA : torch.CPU,
+            };
+            var threadCount = threads > 0 ? threads : Environment.ProcessorCount;
+            if (torch.get_num_threads() != threadCount)
+                torch.set_num_threads(threadCount);
+            _current = new TorchEnvironment(device, threadCount, torch.__version__, report);
+            return _current;
+        }
+    }
+}
