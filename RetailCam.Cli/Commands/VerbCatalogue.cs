@@ -1,0 +1,11 @@
+using System.CommandLine;
+
+namespace RetailCam.Cli.Commands;
+
+/// <summary>Every verb of the tool, in the order `--help` lists them.</summary>
+internal static class VerbCatalogue
+{
+    public static IEnumerable<Command> All() =>
+    [
+    ];
+}
