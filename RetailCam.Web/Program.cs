@@ -1,27 +1,31 @@
+using MudBlazor.Services;
+using RetailCam.Engine.Hosting;
+using RetailCam.Web.Api;
 using RetailCam.Web.Components;
+using RetailCam.Web.Services;
 
 var builder = WebApplication.CreateBuilder(args);
 
-// Add services to the container.
-builder.Services.AddRazorComponents()
-    .AddInteractiveServerComponents();
+// Static assets from the build output are otherwise mapped only in Development; without this a
+// Production run from bin/ answers 500 for MudBlazor's css/js and blazor.web.js.
+builder.WebHost.UseStaticWebAssets();
+
+builder.AddRetailCamEngine();
+builder.AddRetailCamWeb();
 
 var app = builder.Build();
 
-// Configure the HTTP request pipeline.
 if (!app.Environment.IsDevelopment())
-{
     app.UseExceptionHandler("/Error", createScopeForErrors: true);
-    // The default HSTS value is 30 days. You may want to change this for production scenarios, see https://aka.ms/aspnetcore-hsts.
-    app.UseHsts();
-}
 app.UseStatusCodePagesWithReExecute("/not-found", createScopeForStatusCodePages: true);
-app.UseHttpsRedirection();
-
 app.UseAntiforgery();
 
 app.MapStaticAssets();
-app.MapRazorComponents<App>()
-    .AddInteractiveServerRenderMode();
+app.MapOpenApi();
+app.MapHealthApi();
+app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
 
 app.Run();
+
+/// <summary>Entry point type, visible to WebApplicationFactory in tests.</summary>
+public partial class Program;
