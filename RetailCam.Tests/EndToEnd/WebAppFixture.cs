@@ -1,0 +1,40 @@
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace RetailCam.Tests.EndToEnd;
+
+/// <summary>The real app on real Kestrel on a loopback port, with its own empty data folder.</summary>
+public sealed class WebAppFixture : IAsyncLifetime
+{
+    private WebApplicationFactory<Program>? factory;
+
+    public string DataRoot { get; } = Path.Combine(Path.GetTempPath(), $"retailcam-e2e-{Guid.NewGuid():N}");
+    public Uri BaseAddress { get; private set; } = null!;
+
+    public Task InitializeAsync()
+    {
+        Directory.CreateDirectory(DataRoot);
+        factory = new WebApplicationFactory<Program>().WithWebHostBuilder(builder =>
+        {
+            builder.UseEnvironment("Production");
+            builder.UseSetting("RetailCam:DataRoot", DataRoot);
+            builder.UseSetting("RetailCam:Device", "cpu");
+        });
+        factory.UseKestrel(0);
+        factory.StartServer();
+        var addresses = factory.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses;
+        BaseAddress = new Uri(addresses.First(a => a.StartsWith("http://", StringComparison.Ordinal)));
+        return Task.CompletedTask;
+    }
+
+    public HttpClient CreateClient() => new() { BaseAddress = BaseAddress };
+
+    public async Task DisposeAsync()
+    {
+        if (factory is not null) await factory.DisposeAsync();
+        try { Directory.Delete(DataRoot, recursive: true); } catch (IOException) { }
+    }
+}
