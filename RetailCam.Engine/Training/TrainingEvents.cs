@@ -1,0 +1,47 @@
+namespace RetailCam.Engine.Training;
+
+public enum RunStatus
+{
+    Pending,
+    Running,
+    Paused,
+    Completed,
+    Stopped,
+    Failed,
+}
+
+/// <summary>Everything a run tells its observers. Each event carries the run id and the global step it belongs to.</summary>
+public abstract record TrainingEvent(string RunId, long Step, DateTimeOffset At);
+
+public sealed record BatchEnded(
+    string RunId, long Step, DateTimeOffset At,
+    int Epoch, int BatchInEpoch, int BatchesPerEpoch, long TotalSteps,
+    double Loss, double Accuracy, double LearningRate, double ImagesPerSecond, TimeSpan? EstimatedRemaining)
+    : TrainingEvent(RunId, Step, At);
+
+public sealed record EpochEnded(
+    string RunId, long Step, DateTimeOffset At,
+    int Epoch, double TrainLoss, double TrainAccuracy, ValidationResult Validation, bool IsBest)
+    : TrainingEvent(RunId, Step, At);
+
+public sealed record StatusChanged(string RunId, long Step, DateTimeOffset At, RunStatus Status, string? Message)
+    : TrainingEvent(RunId, Step, At);
+
+/// <summary>A class-map snapshot of one probe image: the files are stored with the run so the history can be replayed.</summary>
+public sealed record SnapshotTaken(
+    string RunId, long Step, DateTimeOffset At,
+    int ProbeIndex, string ProbePath, int TrueClass, int PredictedClass, double PredictedProbability,
+    string TrueClassMapFile, string PredictedClassMapFile)
+    : TrainingEvent(RunId, Step, At);
+
+/// <summary>Held-out metrics: accuracy, loss, per-class accuracy and the confusion matrix (rows: true class, columns: predicted).</summary>
+public sealed record ValidationResult(double Accuracy, double Loss, double[] PerClassAccuracy, int[][] Confusion, int Samples)
+{
+    public static ValidationResult FromConfusion(int[][] confusion, double lossSum)
+    {
+        var samples = confusion.Sum(row => row.Sum());
+        var correct = confusion.Select((row, i) => row[i]).Sum();
+        var perClass = confusion.Select((row, i) => row.Sum() == 0 ? 0.0 : (double)row[i] / row.Sum()).ToArray();
+        return new ValidationResult(samples == 0 ? 0 : (double)correct / samples, samples == 0 ? 0 : lossSum / samples, perClass, confusion, samples);
+    }
+}
