@@ -1,0 +1,121 @@
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.Formats.Png;
+using SixLabors.ImageSharp.PixelFormats;
+using SixLabors.ImageSharp.Processing;
+
+namespace RetailCam.Engine.Imaging;
+
+/// <summary>Where the alpha of a rendered heat map comes from.</summary>
+public enum HeatMapAlpha
+{
+    /// <summary>Alpha = value × opacity: cold regions vanish, the photo shows through.</summary>
+    FromValue,
+    /// <summary>Alpha = opacity everywhere.</summary>
+    Constant,
+}
+
+/// <summary>
+/// Colours a <see cref="HeatMap"/> and lays it over a photo. Pure functions: inputs are never
+/// changed, arguments are checked, and nothing here needs torch.
+/// </summary>
+public static class ClassMapOverlay
+{
+    /// <summary>
+    /// The photo with the coloured map blended on top: out = (1 − opacity)·photo + opacity·colour.
+    /// The map is upsampled bilinearly to the photo's size.
+    /// </summary>
+    public static Image<Rgb24> Blend(Image<Rgb24> photo, HeatMap map, ColourMap colourMap, float opacity)
+    {
+        ArgumentNullException.ThrowIfNull(photo);
+        ArgumentNullException.ThrowIfNull(map);
+        ArgumentNullException.ThrowIfNull(colourMap);
+        CheckOpacity(opacity);
+
+        using var levels = Upsample(map, photo.Width, photo.Height);
+        var result = photo.Clone();
+        var weight = (int)MathF.Round(opacity * 256);
+        result.ProcessPixelRows(levels, (target, source) =>
+        {
+            for (var y = 0; y < target.Height; y++)
+            {
+                var row = target.GetRowSpan(y);
+                var values = source.GetRowSpan(y);
+                for (var x = 0; x < row.Length; x++)
+                {
+                    var colour = colourMap[values[x].PackedValue >> 8];
+                    ref var p = ref row[x];
+                    p.R = (byte)((p.R * (256 - weight) + colour.R * weight + 128) >> 8);
+                    p.G = (byte)((p.G * (256 - weight) + colour.G * weight + 128) >> 8);
+                    p.B = (byte)((p.B * (256 - weight) + colour.B * weight + 128) >> 8);
+                }
+            }
+        });
+        return result;
+    }
+
+    /// <summary>
+    /// The coloured map alone with transparency, at width × height (the map's own size when
+    /// omitted), so a browser can lay it over the photo and change its opacity with CSS.
+    /// </summary>
+    public static Image<Rgba32> RenderTransparent(HeatMap map, ColourMap colourMap, HeatMapAlpha alpha, float opacity = 1f, int? width = null, int? height = null)
+    {
+        ArgumentNullException.ThrowIfNull(map);
+        ArgumentNullException.ThrowIfNull(colourMap);
+        CheckOpacity(opacity);
+        if (!Enum.IsDefined(alpha))
+            throw new ArgumentOutOfRangeException(nameof(alpha), alpha, "Unknown alpha mode.");
+        var targetWidth = width ?? map.Width;
+        var targetHeight = height ?? map.Height;
+        ArgumentOutOfRangeException.ThrowIfLessThan(targetWidth, 1, nameof(width));
+        ArgumentOutOfRangeException.ThrowIfLessThan(targetHeight, 1, nameof(height));
+
+        using var levels = Upsample(map, targetWidth, targetHeight);
+        var result = new Image<Rgba32>(targetWidth, targetHeight);
+        var constantAlpha = (byte)MathF.Round(opacity * 255);
+        result.ProcessPixelRows(levels, (target, source) =>
+        {
+            for (var y = 0; y < target.Height; y++)
+            {
+                var row = target.GetRowSpan(y);
+                var values = source.GetRowSpan(y);
+                for (var x = 0; x < row.Length; x++)
+                {
+                    var level = values[x].PackedValue;
+                    var colour = colourMap[level >> 8];
+                    var a = alpha == HeatMapAlpha.Constant ? constantAlpha : (byte)((level * (uint)constantAlpha + 32767) / 65535);
+                    row[x] = new Rgba32(colour.R, colour.G, colour.B, a);
+                }
+            }
+        });
+        return result;
+    }
+
+    /// <summary>PNG bytes of an overlay or a transparent heat map.</summary>
+    public static byte[] EncodePng(Image image)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        using var stream = new MemoryStream();
+        image.Save(stream, new PngEncoder { CompressionLevel = PngCompressionLevel.BestSpeed });
+        return stream.ToArray();
+    }
+
+    public static void CheckOpacity(float opacity)
+    {
+        if (!(opacity >= 0f && opacity <= 1f))
+            throw new ArgumentOutOfRangeException(nameof(opacity), opacity, "Opacity must lie in [0, 1] (0 = photo only, 1 = map only).");
+    }
+
+    // 16-bit levels keep the map's precision through ImageSharp's resampler, which then does the
+    // bilinear upsampling instead of a managed loop.
+    private static Image<L16> Upsample(HeatMap map, int width, int height)
+    {
+        var levels = new L16[map.Values.Length];
+        var values = map.Values;
+        for (var i = 0; i < levels.Length; i++)
+            levels[i] = new L16((ushort)MathF.Round(values[i] * 65535f));
+        var image = Image.LoadPixelData<L16>(levels, map.Width, map.Height);
+        if (map.Width != width || map.Height != height)
+            image.Mutate(x => x.Resize(width, height, KnownResamplers.Triangle));
+        return image;
+    }
+}
