@@ -3,8 +3,11 @@ using RetailCam.Engine.Models;
 namespace RetailCam.Engine.Training;
 
 /// <summary>What observers on the training thread can see of a run.</summary>
-public sealed class TrainingContext(CamNetwork network, TrainingOptions options, RunFolder run, IReadOnlyList<string> categories)
+public sealed class TrainingContext(CamNetwork network, TrainingOptions options, RunFolder run, IReadOnlyList<string> categories, TrainingEventStream events)
 {
+    /// <summary>Tells every consumer of the run's event stream; thread-safe, never blocks.</summary>
+    public void Publish(TrainingEvent trainingEvent) => events.Publish(trainingEvent);
+
     public CamNetwork Network { get; } = network;
     public TrainingOptions Options { get; } = options;
     public RunFolder Run { get; } = run;

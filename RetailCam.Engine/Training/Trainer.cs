@@ -29,7 +29,7 @@ public sealed class Trainer(
 
     public TrainingSummary Run(bool resume, CancellationToken cancellationToken)
     {
-        var context = new TrainingContext(network, options, run, categories);
+        var context = new TrainingContext(network, options, run, categories, events);
         var device = network.parameters().First().device;
         random.manual_seed(options.Seed);
 
