@@ -172,8 +172,8 @@ public class Vgg16WeightImportTests
         using var folder = new TemporaryFolder();
         using var backbone = new Vgg16Backbone(TestWidth);
         var path = folder.File("vgg16-397923af.pth");
-        // The legacy format starts with a bare pickle: protocol opcode 0x80, then the protocol number.
-        File.WriteAllBytes(path, [0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8]);
+        // The legacy format is a bare pickle that starts with torch's magic number (protocol 2, LONG1 0x1950a86a20f9469cfc6c).
+        File.WriteAllBytes(path, [0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e]);
 
         var error = Assert.Throws<ModelLoadException>(() => Vgg16WeightImporter.Import(backbone, path));
 

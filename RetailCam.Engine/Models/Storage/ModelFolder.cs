@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using TorchSharp;
+using static System.FormattableString;
 using static TorchSharp.torch;
 
 namespace RetailCam.Engine.Models.Storage;
@@ -175,7 +176,7 @@ public static class ModelFolder
 
     private static string Describe(ModelManifest manifest) =>
         $"{manifest.Backbone.ToString().ToLowerInvariant()}" +
-        (manifest.BackboneWidth != 1 ? $" ×{manifest.BackboneWidth}" : "") +
+        (manifest.BackboneWidth != 1 ? Invariant($" ×{manifest.BackboneWidth}") : "") +
         $", head {manifest.HeadHiddenChannels}, {manifest.Categories.Count} categories";
 
     private static void CheckDescribes(ModelManifest manifest, CamNetwork network)
@@ -185,7 +186,7 @@ public static class ModelFolder
         if (manifest.Backbone != network.Backbone.Kind)
             problems.Add($"backbone is {manifest.Backbone} but the network's is {network.Backbone.Kind}.");
         if (manifest.BackboneWidth != width)
-            problems.Add($"backboneWidth is {manifest.BackboneWidth} but the network's is {width}.");
+            problems.Add(Invariant($"backboneWidth is {manifest.BackboneWidth} but the network's is {width}."));
         if (manifest.HeadHiddenChannels != network.Head.HiddenChannels)
             problems.Add($"headHiddenChannels is {manifest.HeadHiddenChannels} but the network's head has {network.Head.HiddenChannels}.");
         if (manifest.Categories is { } categories && categories.Count != network.Head.ClassCount)

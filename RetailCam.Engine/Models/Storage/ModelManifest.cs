@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
+using static System.FormattableString;
 
 namespace RetailCam.Engine.Models.Storage;
 
@@ -66,9 +67,9 @@ public sealed record ModelManifest
         if (!Enum.IsDefined(Backbone))
             problems.Add($"backbone {(int)Backbone} is unknown.");
         if (!(BackboneWidth > 0 && BackboneWidth <= 1))
-            problems.Add($"backboneWidth {BackboneWidth} is not in (0, 1].");
+            problems.Add(Invariant($"backboneWidth {BackboneWidth} is not in (0, 1]."));
         else if (Backbone != BackboneKind.Vgg16 && BackboneWidth != 1)
-            problems.Add($"backboneWidth {BackboneWidth} is only supported for vgg16.");
+            problems.Add(Invariant($"backboneWidth {BackboneWidth} is only supported for vgg16."));
         if (HeadHiddenChannels <= 0)
             problems.Add($"headHiddenChannels {HeadHiddenChannels} must be positive.");
         if (InputSize < 16)
@@ -92,7 +93,7 @@ public sealed record ModelManifest
         if (spec.ChannelOrder is not ("RGB" or "BGR"))
             yield return $"preprocessing.channelOrder '{spec.ChannelOrder}' is neither RGB nor BGR.";
         if (!(spec.Scale > 0) || !float.IsFinite(spec.Scale))
-            yield return $"preprocessing.scale {spec.Scale} must be positive.";
+            yield return Invariant($"preprocessing.scale {spec.Scale} must be positive.");
         if (spec.Mean is not { Length: 3 } || !spec.Mean.All(float.IsFinite))
             yield return "preprocessing.mean must hold three finite numbers.";
         if (spec.Std is not { Length: 3 } || !spec.Std.All(s => s > 0 && float.IsFinite(s)))

@@ -18,19 +18,23 @@ public enum StateDictFormat
 /// </summary>
 public static class StateDictFiles
 {
+    // torch.save before PyTorch 1.6 (torchvision's original vgg16-397923af.pth among them) starts
+    // with pickle protocol 2 (80 02) and LONG1 (8a 0a) of torch's magic number 0x1950a86a20f9469cfc6c.
+    private static readonly byte[] LegacyTorchMagic = [0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19];
+
     /// <summary>Tells the format from the file's first bytes, not its name.</summary>
     public static StateDictFormat DetectFormat(string path)
     {
         if (!File.Exists(path))
             throw new ModelLoadException(path, null, "file not found.");
-        Span<byte> start = stackalloc byte[4];
+        Span<byte> start = stackalloc byte[LegacyTorchMagic.Length];
         int read;
         using (var stream = File.OpenRead(path))
-            read = stream.ReadAtLeast(start, 4, throwOnEndOfStream: false);
+            read = stream.ReadAtLeast(start, start.Length, throwOnEndOfStream: false);
         if (read >= 4 && start[0] == (byte)'P' && start[1] == (byte)'K' && start[2] == 3 && start[3] == 4)
             return StateDictFormat.PyTorchZip;
-        if (read >= 2 && start[0] == 0x80 && start[1] <= 5)
-            // A bare pickle: torch.save before PyTorch 1.6, as in torchvision's original vgg16-397923af.pth.
+        // The whole magic, not just the pickle opcode: a safetensors header length can begin with 0x80 too.
+        if (start[..read].SequenceEqual(LegacyTorchMagic))
             throw new ModelLoadException(path, null,
                 "is a legacy (pre-1.6) torch.save file, which cannot be read here. Re-save it with a current PyTorch " +
                 "(torch.save(torch.load(f), g)) or convert it to safetensors (safetensors.torch.save_file).");
