@@ -55,6 +55,31 @@ public class ModelFolderTests
     }
 
     [Fact]
+    public void Networks_built_or_loaded_inside_a_dispose_scope_stay_usable_after_it_ends()
+    {
+        using var folder = new TemporaryFolder();
+        SaveTiny(folder.Path);
+        CamNetwork created;
+        LoadedModel loaded;
+        // A request scope, as the web front end opens one per request.
+        using (NewDisposeScope())
+        {
+            created = TinyNetwork(ThreeCategories.Length, seed: 1);
+            loaded = ModelFolder.Load(folder.Path);
+        }
+
+        using (created)
+        using (loaded)
+        using (NewDisposeScope())
+        using (no_grad())
+        {
+            var images = Images(seed: 100);
+            Assert.Equal([2L, 3], created.call(images).shape);
+            Assert.Equal([2L, 3], loaded.Network.call(images).shape);
+        }
+    }
+
+    [Fact]
     public void Manifest_round_trips_every_field_and_names_the_backbone_as_the_cli_does()
     {
         using var folder = new TemporaryFolder();
