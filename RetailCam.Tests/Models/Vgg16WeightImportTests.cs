@@ -115,6 +115,25 @@ public class Vgg16WeightImportTests
     }
 
     [Fact]
+    public void Keys_saved_from_a_data_parallel_wrapper_lose_their_module_prefix()
+    {
+        using var folder = new TemporaryFolder();
+        using var scope = NewDisposeScope();
+        manual_seed(1);
+        using var source = new Vgg16Backbone(TestWidth);
+        manual_seed(2);
+        using var target = new Vgg16Backbone(TestWidth);
+        var prefixed = TorchvisionStyleStateDict(source).ToDictionary(pair => "module." + pair.Key, pair => pair.Value);
+        var path = folder.File("vgg16-dataparallel.safetensors");
+        Write(path, prefixed, StateDictFormat.Safetensors);
+
+        var report = Vgg16WeightImporter.Import(target, path);
+
+        Assert.True(SameWeights(source, target));
+        Assert.All(report.IgnoredKeys, key => Assert.StartsWith("module.classifier.", key));
+    }
+
+    [Fact]
     public void Batch_norm_vgg_keys_are_refused_by_name()
     {
         using var folder = new TemporaryFolder();
