@@ -34,6 +34,10 @@ public sealed class InputNormalization : nn.Module<Tensor, Tensor>
             mean = tensor(spec.Mean).reshape(1, 3, 1, 1);
         }
         inverseStd = tensor(spec.Std.Select(s => 1f / s).ToArray()).reshape(1, 3, 1, 1);
+        // The module owns its buffers: built inside a caller's dispose scope (one per request), they
+        // would otherwise be freed when that scope ends and the network would fail on its next call.
+        mean.DetachFromDisposeScope();
+        inverseStd.DetachFromDisposeScope();
         register_buffer("mean", mean);
         register_buffer("inverse_std", inverseStd, persistent: false);
     }
