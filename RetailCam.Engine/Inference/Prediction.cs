@@ -1,0 +1,45 @@
+using RetailCam.Engine.Cam;
+using RetailCam.Engine.Imaging;
+
+namespace RetailCam.Engine.Inference;
+
+/// <summary>One category with its probability.</summary>
+public sealed record CategoryScore(string Category, double Probability);
+
+/// <summary>One level of the predicted category path (Apparel › Tops › Shirt) with the probability summed over its leaves.</summary>
+public sealed record PathLevel(string Name, string Category, double Probability);
+
+/// <summary>A product found in the photo: its category, the class probability, and the box in photo pixels.</summary>
+public sealed record ProductBox(string Category, double Probability, int XMin, int YMin, int XMax, int YMax)
+{
+    public PixelBox ToPixelBox() => new(XMin, YMin, XMax, YMax);
+}
+
+/// <summary>A class map at the network's feature resolution, normalised to [0,1]; it covers the whole photo.</summary>
+public sealed record ClassMapView(int ClassIndex, string Category, ClassMapKind Method, float[] Values, int Width, int Height)
+{
+    public HeatMap ToHeatMap() => new(Values, Width, Height);
+}
+
+/// <summary>What the engine says about one photo.</summary>
+public sealed record Prediction(
+    string Source,
+    int Width,
+    int Height,
+    IReadOnlyList<CategoryScore> Top,
+    IReadOnlyList<PathLevel> Path,
+    IReadOnlyList<ProductBox> Boxes,
+    IReadOnlyList<ClassMapView> Maps,
+    IReadOnlyList<double> Probabilities,
+    string ModelId);
+
+/// <summary>What to compute for a photo besides the categories.</summary>
+public sealed record PredictRequestOptions
+{
+    public ClassMapKind Method { get; init; } = ClassMapKind.Cam;
+
+    /// <summary>Classes whose maps to return; empty means the top-1 class.</summary>
+    public IReadOnlyList<int> MapClasses { get; init; } = [];
+
+    public int TopK { get; init; } = 5;
+}

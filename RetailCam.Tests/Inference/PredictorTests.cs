@@ -1,0 +1,160 @@
+using RetailCam.Engine.Cam;
+using RetailCam.Engine.Imaging;
+using RetailCam.Engine.Inference;
+using RetailCam.Engine.Models;
+using RetailCam.Engine.Models.Storage;
+using RetailCam.Engine.Native;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.PixelFormats;
+
+namespace RetailCam.Tests.Inference;
+
+public sealed class PredictorTests : IDisposable
+{
+    private static readonly string[] Categories = ["Apparel/Tops/Shirt", "Apparel/Tops/Coat", "Apparel/Bottoms/Trouser", "Footwear/Sneaker"];
+    private readonly string folder = Path.Combine(Path.GetTempPath(), $"retailcam-predict-{Guid.NewGuid():N}");
+
+    public void Dispose()
+    {
+        try { Directory.Delete(folder, recursive: true); } catch (IOException) { }
+    }
+
+    /// <summary>A reduced-width VGG16 CAM model saved as a model folder: the real save/load path at test size.</summary>
+    private string SaveTinyModel(string name, long seed)
+    {
+        TorchRuntime.Initialize(DeviceChoice.Cpu, 0);
+        TorchSharp.torch.random.manual_seed(seed);
+        using var network = CamNetworkFactory.CreateNew(BackboneKind.Vgg16, Categories.Length, headHiddenChannels: 8, backboneWidth: 0.0625);
+        var path = Path.Combine(folder, name);
+        ModelFolder.Save(path, network, ModelManifest.Describe(network, Categories, inputSize: 64));
+        return path;
+    }
+
+    private static Image<Rgb24> Photo(int seed, int width = 90, int height = 70)
+    {
+        var random = new Random(seed);
+        var image = new Image<Rgb24>(width, height);
+        image.ProcessPixelRows(rows =>
+        {
+            for (var y = 0; y < rows.Height; y++)
+            {
+                var row = rows.GetRowSpan(y);
+                for (var x = 0; x < row.Length; x++) row[x] = new Rgb24((byte)random.Next(256), (byte)(x * 2), (byte)(y * 3));
+            }
+        });
+        return image;
+    }
+
+    [Fact]
+    public async Task Concurrent_requests_are_batched_and_each_gets_its_own_answer()
+    {
+        using var predictor = new Predictor(new PredictorOptions { MaxBatch = 8, MaxWaitMilliseconds = 20 });
+        predictor.UseModel(SaveTinyModel("m1", 1));
+        var photos = Enumerable.Range(0, 24).Select(i => Photo(i)).ToList();
+
+        var alone = await predictor.PredictAsync(photos[5], "alone");
+        var batchesBefore = predictor.BatchesRun;
+        var together = await Task.WhenAll(photos.Select((p, i) => Task.Run(() => predictor.PredictAsync(p, $"photo-{i}"))));
+
+        Assert.Equal(24, together.Length);
+        Assert.All(together.Select((r, i) => (r, i)), t => Assert.Equal($"photo-{t.i}", t.r.Source));
+        Assert.True(predictor.BatchesRun - batchesBefore < 24, $"{predictor.BatchesRun - batchesBefore} forward passes for 24 photos");
+        Assert.All(together[5].Probabilities.Zip(alone.Probabilities), pair => Assert.Equal(pair.First, pair.Second, 4));
+        foreach (var photo in photos) photo.Dispose();
+    }
+
+    [Fact]
+    public async Task Category_path_sums_leaf_probabilities_up_the_tree()
+    {
+        using var predictor = new Predictor();
+        predictor.UseModel(SaveTinyModel("m1", 2));
+        using var photo = Photo(3);
+
+        var prediction = await predictor.PredictAsync(photo, "p", new PredictRequestOptions { TopK = 3 });
+
+        Assert.Equal(3, prediction.Top.Count);
+        Assert.Equal(1.0, prediction.Probabilities.Sum(), 4);
+        var leaf = prediction.Top[0].Category;
+        Assert.Equal(leaf, prediction.Path[^1].Category);
+        Assert.Equal(leaf.Split('/'), prediction.Path.Select(l => l.Name));
+        for (var level = 1; level < prediction.Path.Count; level++)
+            Assert.True(prediction.Path[level].Probability <= prediction.Path[level - 1].Probability + 1e-6);
+        var top = prediction.Path[0].Category;
+        var expected = Categories.Select((c, i) => (c, i)).Where(t => t.c.StartsWith(top + "/", StringComparison.Ordinal)).Sum(t => prediction.Probabilities[t.i]);
+        Assert.Equal(expected, prediction.Path[0].Probability, 5);
+    }
+
+    [Theory]
+    [InlineData(ClassMapKind.Cam)]
+    [InlineData(ClassMapKind.GradCam)]
+    [InlineData(ClassMapKind.GradCamPlusPlus)]
+    public async Task Maps_of_chosen_classes_come_back_normalised_and_boxes_lie_inside_the_photo(ClassMapKind method)
+    {
+        using var predictor = new Predictor(new PredictorOptions { BoxConfidence = 0 });
+        predictor.UseModel(SaveTinyModel("m1", 4));
+        using var photo = Photo(5, 120, 80);
+
+        var prediction = await predictor.PredictAsync(photo, "p", new PredictRequestOptions { Method = method, MapClasses = [1, 3] });
+
+        Assert.Equal(new[] { 1, 3 }, prediction.Maps.Select(m => m.ClassIndex));
+        Assert.All(prediction.Maps, m =>
+        {
+            Assert.Equal(method, m.Method);
+            Assert.Equal((4, 4), (m.Width, m.Height));
+            Assert.All(m.Values, v => Assert.InRange(v, 0f, 1f));
+        });
+        Assert.NotEmpty(prediction.Boxes);
+        Assert.All(prediction.Boxes, b =>
+        {
+            Assert.InRange(b.XMin, 0, b.XMax - 1);
+            Assert.InRange(b.XMax, 1, 120);
+            Assert.InRange(b.YMax, 1, 80);
+        });
+    }
+
+    [Fact]
+    public async Task Switching_models_drops_no_request_and_later_requests_use_the_new_model()
+    {
+        using var predictor = new Predictor(new PredictorOptions { MaxBatch = 4 });
+        predictor.UseModel(SaveTinyModel("old", 6), "old");
+        var newer = SaveTinyModel("new", 7);
+        using var photo = Photo(8);
+
+        var running = Enumerable.Range(0, 40).Select(i => Task.Run(async () =>
+        {
+            await Task.Delay(i);
+            return await predictor.PredictAsync(photo, $"p{i}");
+        })).ToList();
+        await Task.Delay(15);
+        predictor.UseModel(newer, "new");
+        var results = await Task.WhenAll(running);
+        var after = await predictor.PredictAsync(photo, "after");
+
+        Assert.Equal(40, results.Length);
+        Assert.All(results, r => Assert.Contains(r.ModelId, new[] { "old", "new" }));
+        Assert.Equal("new", after.ModelId);
+    }
+
+    [Fact]
+    public async Task Asking_before_a_model_is_loaded_or_for_a_class_that_does_not_exist_fails_clearly()
+    {
+        using var predictor = new Predictor();
+        using var photo = Photo(9);
+        Assert.Throws<InvalidOperationException>(() => { _ = predictor.PredictAsync(photo, "p"); });
+
+        predictor.UseModel(SaveTinyModel("m1", 10));
+        Assert.Throws<ArgumentOutOfRangeException>(() => { _ = predictor.PredictAsync(photo, "p", new PredictRequestOptions { MapClasses = [9] }); });
+        var fine = await predictor.PredictAsync(photo, "p");
+        Assert.NotEmpty(fine.Top);
+    }
+
+    [Fact]
+    public void Bilinear_upsampling_keeps_constant_maps_constant_and_corners_at_their_cells()
+    {
+        var constant = Predictor.UpsampleBilinear(Enumerable.Repeat(0.5f, 16).ToArray(), 4, 4, 10, 7);
+        Assert.All(constant, v => Assert.Equal(0.5f, v, 6));
+        var ramp = Predictor.UpsampleBilinear(new float[] { 0, 1, 0, 1 }, 2, 2, 8, 8);
+        Assert.Equal(0f, ramp[0], 6);
+        Assert.Equal(1f, ramp[7], 6);
+    }
+}
