@@ -53,18 +53,31 @@ public sealed class PretrainedResNet18 : IDisposable
     {
         var files = PretrainedResNet18Files.Locate(folder);
         var meanImage = CntkMeanImage.Read(files.PreprocessingPath);
-        var graph = ResNetOnnxGraph.Read(files.ModelPath);
-        var features = new ResNet18Features();
-        var mapping = ResNet18OnnxWeights.LoadInto(graph, features, files.ModelPath);
-        features.eval();
+        var owned = new List<IDisposable> { meanImage };
+        try
+        {
+            var graph = ResNetOnnxGraph.Read(files.ModelPath);
+            var features = new ResNet18Features();
+            owned.Add(features);
+            var mapping = ResNet18OnnxWeights.LoadInto(graph, features, files.ModelPath);
+            features.eval();
 
-        float[] channelMeans = meanImage.mean([1, 2]).data<float>().ToArray();
-        var spec = PreprocessingSpec.CntkBgrMeanImage(channelMeans);
-        var normalization = new InputNormalization(spec, meanImage);
-        var backbone = new ResNet18Backbone(camTrunk, spec);
-        backbone.CopyWeightsFrom(features);
-        backbone.eval();
-        return new PretrainedResNet18(files, graph, mapping, features, backbone, normalization, meanImage);
+            float[] channelMeans;
+            using (var means = meanImage.mean([1, 2])) channelMeans = means.data<float>().ToArray();
+            var spec = PreprocessingSpec.CntkBgrMeanImage(channelMeans);
+            var normalization = new InputNormalization(spec, meanImage);
+            owned.Add(normalization);
+            var backbone = new ResNet18Backbone(camTrunk, spec);
+            owned.Add(backbone);
+            backbone.CopyWeightsFrom(features);
+            backbone.eval();
+            return new PretrainedResNet18(files, graph, mapping, features, backbone, normalization, meanImage);
+        }
+        catch
+        {
+            foreach (var item in owned) item.Dispose();
+            throw;
+        }
     }
 
     /// <summary>A fresh CAM backbone with the imported weights (each call an independent copy).</summary>
