@@ -1,0 +1,104 @@
+using RetailCam.Engine.Models;
+using RetailCam.Engine.Models.Import;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace RetailCam.Tests.Models;
+
+[Collection(PretrainedResNet18Collection.Name)]
+public class ResNet18BackboneTests(PretrainedResNet18Fixture fixture)
+{
+    private PretrainedResNet18 Model => fixture.Model;
+
+    [Fact]
+    public void Cam_backbone_gives_256_channels_at_14_by_14_for_a_224_image()
+    {
+        var backbone = Model.Backbone;
+        Assert.Equal(ResNet18CamTrunk.Layer3, backbone.Trunk);
+        Assert.Equal(256, backbone.FeatureChannels);
+        Assert.Equal(16, backbone.FeatureStride);
+        Assert.Equal(BackboneKind.ResNet18, backbone.Kind);
+
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var output = backbone.call(randn(2, 3, 224, 224) * 50f);
+        Assert.Equal([2L, 256L, 14L, 14L], output.shape);
+    }
+
+    [Fact]
+    public void Cam_backbone_computes_the_same_layer3_features_as_the_full_network()
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var input = Model.Normalization.call(SyntheticPhoto.Create(seed: 11));
+        var expected = Model.Features.StageOutputs(input)[3];
+        var actual = Model.Backbone.call(input);
+        Assert.Equal(0f, (actual - expected).abs().max().item<float>());
+    }
+
+    [Fact]
+    public void Dilated_layer4_backbone_gives_512_channels_at_14_by_14_for_a_224_image()
+    {
+        using var backbone = Model.CreateBackbone(ResNet18CamTrunk.DilatedLayer4);
+        Assert.Equal(512, backbone.FeatureChannels);
+
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var output = backbone.call(randn(1, 3, 224, 224) * 50f);
+        Assert.Equal([1L, 512L, 14L, 14L], output.shape);
+    }
+
+    [Fact]
+    public void Frozen_early_layers_get_no_gradient_and_keep_their_batchnorm_statistics_in_a_training_step()
+    {
+        using var backbone = Model.CreateBackbone(ResNet18CamTrunk.Layer3);
+        backbone.FreezeEarlyLayers();
+        using var normalization = new InputNormalization(Model.Normalization.Spec, Model.MeanImage);
+        using var head = new CamHead(backbone.FeatureChannels, 16, 3);
+        using var network = new CamNetwork(normalization, backbone, head);
+        // The trainer switches the whole network, not the backbone: the frozen layers must survive that.
+        network.eval();
+        network.train();
+
+        var parameters = backbone.named_parameters().ToList();
+        static bool IsEarly(string name) => name.StartsWith("conv1.") || name.StartsWith("bn1.") || name.StartsWith("layer1.");
+        Assert.All(parameters.Where(p => IsEarly(p.name)), p => Assert.False(p.parameter.requires_grad, p.name));
+        Assert.All(parameters.Where(p => !IsEarly(p.name)), p => Assert.True(p.parameter.requires_grad, p.name));
+
+        var batchNorms = backbone.named_modules().Where(m => m.module is BatchNorm2d).ToList();
+        Assert.All(batchNorms, m => Assert.Equal(!IsEarly(m.name + "."), m.module.training));
+
+        var buffers = backbone.named_buffers().Where(b => !b.name.EndsWith("num_batches_tracked")).ToList();
+        var before = buffers.ToDictionary(b => b.name, b => b.buffer.clone());
+        var weightsBefore = parameters.Where(p => IsEarly(p.name)).ToDictionary(p => p.name, p => p.parameter.detach().clone());
+        try
+        {
+            using var optimizer = optim.SGD(network.parameters().Where(p => p.requires_grad), 0.01);
+            using (var scope = NewDisposeScope())
+            {
+                var images = cat([SyntheticPhoto.Create(seed: 1), SyntheticPhoto.Create(seed: 2)], 0);
+                var loss = nn.functional.cross_entropy(network.call(images), tensor(new long[] { 0, 2 }));
+                optimizer.zero_grad();
+                loss.backward();
+                optimizer.step();
+            }
+
+            Assert.All(parameters.Where(p => IsEarly(p.name)), p => Assert.Null(p.parameter.grad));
+            Assert.All(parameters.Where(p => p.name.StartsWith("layer3.")), p => Assert.NotNull(p.parameter.grad));
+            foreach (var (name, weight) in weightsBefore)
+                Assert.True(weight.eq(parameters.Single(p => p.name == name).parameter).all().item<bool>(), name);
+
+            foreach (var (name, buffer) in buffers)
+            {
+                var unchanged = before[name].eq(buffer).all().item<bool>();
+                // The trainable BatchNorm layers did update: the comparison can tell.
+                Assert.True(IsEarly(name) == unchanged, $"{name}: {(unchanged ? "unchanged" : "changed")}");
+            }
+        }
+        finally
+        {
+            foreach (var t in before.Values.Concat(weightsBefore.Values)) t.Dispose();
+        }
+    }
+}
