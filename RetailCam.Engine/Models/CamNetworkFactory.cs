@@ -1,3 +1,4 @@
+using RetailCam.Engine.Models.Import;
 using RetailCam.Engine.Models.Storage;
 using static TorchSharp.torch;
 
@@ -17,16 +18,30 @@ public static class CamNetworkFactory
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "Unknown backbone."),
     };
 
-    /// <summary>A randomly initialised backbone of the given kind.</summary>
-    public static Backbone CreateBackbone(BackboneKind kind, double widthMultiplier = 1.0) => kind switch
+    /// <summary>
+    /// A randomly initialised backbone of the given kind. ResNet18 takes the preprocessing it was
+    /// (or will be) trained with: the CNTK mean image for the pretrained weights, torchvision's otherwise.
+    /// </summary>
+    public static Backbone CreateBackbone(BackboneKind kind, double widthMultiplier = 1.0, PreprocessingSpec? preprocessing = null) => kind switch
     {
         BackboneKind.Vgg16 => new Vgg16Backbone(widthMultiplier),
         BackboneKind.ResNet18 when widthMultiplier != 1.0 =>
             throw new ArgumentOutOfRangeException(nameof(widthMultiplier), widthMultiplier, "ResNet18 comes in full width only."),
-        // MERGE(feat/resnet18): replace this line with `new ResNet18Backbone(),`.
-        BackboneKind.ResNet18 => throw new NotSupportedException("merged later"),
+        BackboneKind.ResNet18 => new ResNet18Backbone(PretrainedResNet18.DefaultCamTrunk, preprocessing ?? PreprocessingSpec.TorchvisionImageNet),
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "Unknown backbone."),
     };
+
+    /// <summary>
+    /// The offline default: ImageNet ResNet18 from the shipped ONNX file (trunk to layer3, 14×14 at
+    /// 224²) with its exact CNTK preprocessing, and a fresh CAM head for the catalogue's classes.
+    /// </summary>
+    public static CamNetwork CreatePretrainedResNet18(int classCount, string? pretrainedFolder = null, int? headHiddenChannels = null)
+    {
+        using var pretrained = PretrainedResNet18.Load(pretrainedFolder);
+        var backbone = pretrained.CreateBackbone(PretrainedResNet18.DefaultCamTrunk);
+        return Assemble(backbone, () => new InputNormalization(pretrained.Normalization.Spec, pretrained.MeanImage),
+            headHiddenChannels ?? DefaultHeadHiddenChannels(BackboneKind.ResNet18), classCount);
+    }
 
     /// <summary>A network to train from scratch, normalising its input as its backbone expects.</summary>
     public static CamNetwork CreateNew(BackboneKind kind, int classCount, int? headHiddenChannels = null, double backboneWidth = 1.0)
@@ -46,7 +61,7 @@ public static class CamNetworkFactory
         var problems = manifest.Problems();
         if (problems.Count > 0)
             throw new ArgumentException("Invalid manifest: " + string.Join(" ", problems), nameof(manifest));
-        var backbone = CreateBackbone(manifest.Backbone, manifest.BackboneWidth);
+        var backbone = CreateBackbone(manifest.Backbone, manifest.BackboneWidth, manifest.Preprocessing);
         return Assemble(backbone, () => new InputNormalization(manifest.Preprocessing, meanImage),
             manifest.HeadHiddenChannels, manifest.Categories.Count);
     }
