@@ -123,9 +123,16 @@ public sealed class StreamingDataLoader
     }
 
     /// <summary>Blocking enumeration for a training loop running on its own thread.</summary>
-    public IEnumerable<HostBatch> ReadEpoch(int epoch, CancellationToken cancellationToken = default)
+    public IEnumerable<HostBatch> ReadEpoch(int epoch, CancellationToken cancellationToken = default) =>
+        ReadEpoch(epoch, 0, cancellationToken);
+
+    /// <summary>
+    /// Blocking enumeration from batch <paramref name="skipBatches"/> of the epoch on: a resumed run
+    /// continues the same order without decoding the batches it already trained on.
+    /// </summary>
+    public IEnumerable<HostBatch> ReadEpoch(int epoch, int skipBatches, CancellationToken cancellationToken = default)
     {
-        var enumerator = ReadEpochAsync(epoch, cancellationToken).GetAsyncEnumerator(cancellationToken);
+        var enumerator = ReadEpochAsync(epoch, skipBatches, cancellationToken).GetAsyncEnumerator(cancellationToken);
         try
         {
             while (enumerator.MoveNextAsync().AsTask().GetAwaiter().GetResult())
@@ -137,11 +144,15 @@ public sealed class StreamingDataLoader
         }
     }
 
-    public async IAsyncEnumerable<HostBatch> ReadEpochAsync(int epoch, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public IAsyncEnumerable<HostBatch> ReadEpochAsync(int epoch, CancellationToken cancellationToken = default) =>
+        ReadEpochAsync(epoch, 0, cancellationToken);
+
+    public async IAsyncEnumerable<HostBatch> ReadEpochAsync(int epoch, int skipBatches, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(skipBatches);
         var order = EpochOrder(epoch);
         var batchCount = BatchesPerEpoch;
-        if (batchCount == 0)
+        if (batchCount <= skipBatches)
             yield break;
         var channel = Channel.CreateBounded<HostBatch>(new BoundedChannelOptions(options.PrefetchBatches)
         {
@@ -150,11 +161,11 @@ public sealed class StreamingDataLoader
             FullMode = BoundedChannelFullMode.Wait,
         });
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var workerCount = Math.Min(options.Workers, batchCount);
+        var workerCount = Math.Min(options.Workers, batchCount - skipBatches);
         // Worker w builds batches w, w+W, …; turn[w] says it is w's go to write, keeping epoch order.
         var turns = Enumerable.Range(0, workerCount).Select(w => new SemaphoreSlim(w == 0 ? 1 : 0)).ToArray();
         var workers = Enumerable.Range(0, workerCount)
-            .Select(w => Task.Run(() => WorkAsync(w, workerCount, batchCount, order, epoch, turns, channel.Writer, stop), CancellationToken.None))
+            .Select(w => Task.Run(() => WorkAsync(w, workerCount, skipBatches, batchCount, order, epoch, turns, channel.Writer, stop), CancellationToken.None))
             .ToArray();
         var completion = Task.WhenAll(workers).ContinueWith(t =>
         {
@@ -189,12 +200,12 @@ public sealed class StreamingDataLoader
         }
     }
 
-    private async Task WorkAsync(int worker, int workerCount, int batchCount, int[] order, int epoch, SemaphoreSlim[] turns, ChannelWriter<HostBatch> writer, CancellationTokenSource stop)
+    private async Task WorkAsync(int worker, int workerCount, int firstBatch, int batchCount, int[] order, int epoch, SemaphoreSlim[] turns, ChannelWriter<HostBatch> writer, CancellationTokenSource stop)
     {
         var token = stop.Token;
         try
         {
-            for (var b = worker; b < batchCount; b += workerCount)
+            for (var b = firstBatch + worker; b < batchCount; b += workerCount)
             {
                 var batch = Build(b, order, epoch, token);
                 await turns[worker].WaitAsync(token);

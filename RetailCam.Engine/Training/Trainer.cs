@@ -1,5 +1,8 @@
 using System.Diagnostics;
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using RetailCam.Engine.Models;
+using RetailCam.Engine.Models.Storage;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -155,7 +158,7 @@ public sealed class Trainer(
                 if (isBest)
                 {
                     best = (result.Accuracy, epoch);
-                    SaveBest(result);
+                    SaveBest(result, epoch, step);
                 }
                 var epochEvent = new EpochEnded(run.RunId, step, DateTimeOffset.UtcNow, epoch,
                     seen == 0 ? 0 : lossSum / seen, seen == 0 ? 0 : correctSum / seen, result, isBest);
@@ -218,10 +221,18 @@ public sealed class Trainer(
         return ValidationResult.FromConfusion(confusion, lossSum);
     }
 
-    private void SaveBest(ValidationResult result)
+    /// <summary>The best model so far as a complete model folder, so it can be served while training goes on.</summary>
+    private void SaveBest(ValidationResult result, int epoch, long step)
     {
-        Directory.CreateDirectory(run.ModelFolder);
-        network.save(Path.Combine(run.ModelFolder, "best-weights.dat"));
+        var metrics = new JsonObject
+        {
+            ["validationAccuracy"] = result.Accuracy,
+            ["validationLoss"] = result.Loss,
+            ["epoch"] = epoch,
+            ["step"] = step,
+        };
+        var training = JsonSerializer.SerializeToNode(options, RunFolder.Json)!.AsObject();
+        ModelFolder.Save(run.ModelFolder, network, ModelManifest.Describe(network, categories, options.ImageSize, training, metrics));
     }
 
     private void Publish(TrainingEvent trainingEvent)

@@ -1,0 +1,159 @@
+using System.Text.Json;
+using RetailCam.Engine.Data;
+using RetailCam.Engine.Imaging;
+using RetailCam.Engine.Models;
+using RetailCam.Engine.Models.Import;
+using RetailCam.Engine.Models.Storage;
+
+namespace RetailCam.Engine.Training;
+
+/// <summary>Everything that defines a run, stored as run.json so a resumed run can check it is the same.</summary>
+public sealed record TrainingJobSpec
+{
+    public required string DataFolder { get; init; }
+    public required string RunFolder { get; init; }
+    public BackboneKind Backbone { get; init; } = BackboneKind.ResNet18;
+    public TrainingOptions Options { get; init; } = new();
+
+    /// <summary>Folder of the shipped ImageNet ResNet18 (null: beside the application).</summary>
+    public string? PretrainedFolder { get; init; }
+
+    /// <summary>A torchvision VGG16 state dict (.pt or .safetensors) to start VGG16 from; null trains it from scratch.</summary>
+    public string? Vgg16Weights { get; init; }
+
+    public int LoaderWorkers { get; init; } = 2;
+
+    /// <summary>Share of training batches whose article is pasted onto a random shop-scene background.</summary>
+    public double SceneBackgroundProbability { get; init; }
+
+    public double AugmentationStrength { get; init; } = 0.5;
+}
+
+public sealed record TrainingJobResult(TrainingSummary Summary, IReadOnlyList<string> Categories, int TrainImages, int ValidationImages,
+    IReadOnlyList<SkippedFile> Skipped, string ModelFolder);
+
+/// <summary>
+/// A whole training run from a folder tree: scan the catalogue, split it, stream it, build the
+/// network, film the probes, train, and leave the best model as a model folder. The CLI and the web
+/// app both run training through this.
+/// </summary>
+public static class TrainingJob
+{
+    public static TrainingJobResult Run(TrainingJobSpec spec, TrainingEventStream events, RunControl? control, bool resume,
+        CancellationToken cancellationToken, Action<string>? log = null)
+    {
+        var options = spec.Options;
+        var run = new RunFolder(spec.RunFolder);
+        log?.Invoke($"Scanning {spec.DataFolder} …");
+        var catalogue = ImageCatalogue.Scan(spec.DataFolder, cancellationToken: cancellationToken);
+        if (catalogue.Categories.Count < 2)
+            throw new InvalidOperationException($"'{spec.DataFolder}' holds {catalogue.Categories.Count} categories; training needs at least two folders of images.");
+        var trainEntries = catalogue.InSplit(DatasetSplit.Train);
+        var validationEntries = catalogue.InSplit(DatasetSplit.Validation);
+        if (trainEntries.Count == 0 || validationEntries.Count == 0)
+            throw new InvalidOperationException($"'{spec.DataFolder}' has too few images to split into training and validation sets.");
+        log?.Invoke($"{catalogue.Categories.Count} categories, {trainEntries.Count} training and {validationEntries.Count} validation images, {catalogue.Skipped.Count} files skipped.");
+
+        CheckOrWriteRunFile(run, spec, catalogue.Categories, resume);
+
+        using var network = CreateNetwork(spec, catalogue.Categories.Count);
+        var loaderOptions = new DataLoaderOptions
+        {
+            BatchSize = options.BatchSize,
+            ImageSize = options.ImageSize,
+            Workers = spec.LoaderWorkers,
+            Seed = options.Seed,
+            Augmentation = new AugmentationOptions { Strength = spec.AugmentationStrength, SceneBackgroundProbability = spec.SceneBackgroundProbability },
+        };
+        var train = new LoaderBatches(new StreamingDataLoader(LabelledImage.From(trainEntries), loaderOptions, augment: true));
+        var validation = new LoaderBatches(new StreamingDataLoader(LabelledImage.From(validationEntries),
+            new DataLoaderOptions { BatchSize = options.BatchSize, ImageSize = options.ImageSize, Workers = spec.LoaderWorkers, Shuffle = false }, augment: false));
+
+        using var snapshots = new ClassMapSnapshots(Probes(validationEntries, options.ProbeCount, options.ImageSize));
+        var trainer = new Trainer(network, options, catalogue.Categories, train, validation, run, events, [snapshots], control);
+        var summary = trainer.Run(resume, cancellationToken);
+        var skipped = catalogue.Skipped.Concat(train.Loader.Skipped).Concat(validation.Loader.Skipped).ToList();
+        return new TrainingJobResult(summary, catalogue.Categories, trainEntries.Count, validationEntries.Count, skipped, run.ModelFolder);
+    }
+
+    public static CamNetwork CreateNetwork(TrainingJobSpec spec, int classCount) => spec.Backbone switch
+    {
+        BackboneKind.ResNet18 => CamNetworkFactory.CreatePretrainedResNet18(classCount, spec.PretrainedFolder),
+        BackboneKind.Vgg16 => CreateVgg16(spec, classCount),
+        _ => throw new ArgumentOutOfRangeException(nameof(spec), spec.Backbone, "Unknown backbone."),
+    };
+
+    private static CamNetwork CreateVgg16(TrainingJobSpec spec, int classCount)
+    {
+        var network = CamNetworkFactory.CreateNew(BackboneKind.Vgg16, classCount);
+        if (spec.Vgg16Weights is not null)
+            Vgg16WeightImporter.Import((Vgg16Backbone)network.Backbone, spec.Vgg16Weights);
+        return network;
+    }
+
+    /// <summary>Probe images: one per class first (so every class is filmed), then more in order, from the validation split.</summary>
+    public static IReadOnlyList<ProbeImage> Probes(IReadOnlyList<CatalogueEntry> validation, int count, int size)
+    {
+        var decoder = new ImageFileDecoder();
+        var chosen = validation.GroupBy(e => e.ClassIndex).OrderBy(g => g.Key).Select(g => g.First())
+            .Concat(validation).Distinct().Take(count);
+        var probes = new List<ProbeImage>();
+        foreach (var entry in chosen)
+        {
+            try
+            {
+                using var image = decoder.Decode(entry.FullPath);
+                using var scope = TorchSharp.torch.NewDisposeScope();
+                using var batch = ImageTensors.ToTensor(image, size, size, FitMode.CentreCrop);
+                probes.Add(new ProbeImage(entry.RelativePath, entry.ClassIndex, batch.data<float>().ToArray(), size, size));
+            }
+            catch (ImageDecodeException)
+            {
+                // An unreadable probe is simply not filmed; the loader reports the file.
+            }
+        }
+        return probes;
+    }
+
+    private static void CheckOrWriteRunFile(RunFolder run, TrainingJobSpec spec, IReadOnlyList<string> categories, bool resume)
+    {
+        var record = new RunRecord(spec, categories, DateTimeOffset.UtcNow);
+        if (resume && File.Exists(run.RunFile))
+        {
+            var existing = JsonSerializer.Deserialize<RunRecord>(File.ReadAllText(run.RunFile), RunFolder.Json);
+            if (existing is not null && !existing.Categories.SequenceEqual(categories))
+                throw new InvalidOperationException($"Cannot resume {run.Path}: its categories differ from those now found in {spec.DataFolder}.");
+            return;
+        }
+        if (!resume && Checkpoint.Find(run.CheckpointFolder) is not null)
+            throw new InvalidOperationException($"{run.Path} already holds a run; pass --resume to continue it or choose another folder.");
+        RunFolder.WriteAtomically(run.RunFile, JsonSerializer.Serialize(record, RunFolder.Json));
+    }
+
+    public static RunRecord? ReadRunRecord(string runFolder)
+    {
+        var file = Path.Combine(runFolder, "run.json");
+        return File.Exists(file) ? JsonSerializer.Deserialize<RunRecord>(File.ReadAllText(file), RunFolder.Json) : null;
+    }
+
+    /// <summary>The streaming loader as the trainer's batch source.</summary>
+    private sealed class LoaderBatches(StreamingDataLoader loader) : IEpochBatches
+    {
+        public StreamingDataLoader Loader { get; } = loader;
+        public int BatchesPerEpoch => Loader.BatchesPerEpoch;
+
+        public IEnumerable<LabelledBatch> Epoch(int epoch, int skipBatches, CancellationToken cancellationToken)
+        {
+            foreach (var host in Loader.ReadEpoch(epoch, skipBatches, cancellationToken))
+            {
+                using (host)
+                {
+                    var tensors = host.ToTensors();
+                    yield return new LabelledBatch(tensors.Images, tensors.Labels);
+                }
+            }
+        }
+    }
+}
+
+public sealed record RunRecord(TrainingJobSpec Spec, IReadOnlyList<string> Categories, DateTimeOffset CreatedUtc);
