@@ -7,6 +7,9 @@ internal static class VerbCatalogue
 {
     public static IEnumerable<Command> All() =>
     [
+        TrainCommand.Create(),
+        PredictCommand.Create(),
+        CatalogueCommand.Create(),
         ParityCommand.Create(),
     ];
 }

@@ -1,0 +1,105 @@
+using System.CommandLine;
+using RetailCam.Engine.Models;
+using RetailCam.Engine.Native;
+using RetailCam.Engine.Training;
+
+namespace RetailCam.Cli.Commands;
+
+internal static class TrainCommand
+{
+    public static Command Create()
+    {
+        var defaults = new TrainingOptions();
+        var data = new Option<DirectoryInfo>("--data") { Description = "Dataset folder: one sub-folder per category path.", Required = true };
+        var runFolder = new Option<DirectoryInfo>("--out") { Description = "Run folder to create (or to continue with --resume).", Required = true };
+        var backbone = new Option<string>("--backbone") { Description = "resnet18 (ImageNet, pretrained) or vgg16.", DefaultValueFactory = _ => "resnet18" };
+        backbone.AcceptOnlyFromAmong("resnet18", "vgg16");
+        var epochs = new Option<int>("--epochs") { Description = "Passes over the training split.", DefaultValueFactory = _ => defaults.Epochs };
+        var batch = new Option<int>("--batch") { Description = "Images per step.", DefaultValueFactory = _ => defaults.BatchSize };
+        var imageSize = new Option<int>("--image-size") { Description = "Side of the square training input, in pixels.", DefaultValueFactory = _ => defaults.ImageSize };
+        var learningRate = new Option<double>("--lr") { Description = "Peak learning rate.", DefaultValueFactory = _ => defaults.LearningRate };
+        var optimizer = new Option<string>("--optimizer") { Description = "adamw or sgd (Nesterov momentum).", DefaultValueFactory = _ => "adamw" };
+        optimizer.AcceptOnlyFromAmong("adamw", "sgd");
+        var minutes = new Option<double?>("--minutes") { Description = "Time budget: the schedule follows the clock and training stops when it is spent." };
+        var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its last checkpoint." };
+        var workers = new Option<int>("--workers") { Description = "Loader threads decoding and augmenting images.", DefaultValueFactory = _ => 2 };
+        var scenes = new Option<double>("--scene-backgrounds") { Description = "Share (0–1) of training images pasted onto random shop-scene backgrounds, so the model learns to find articles anywhere in a frame.", DefaultValueFactory = _ => 0.0 };
+        var snapshotEvery = new Option<int>("--snapshot-every") { Description = "Class-map snapshots of the probe images every N steps (0: never).", DefaultValueFactory = _ => defaults.SnapshotEverySteps };
+        var vggWeights = new Option<FileInfo?>("--vgg16-weights") { Description = "torchvision VGG16 state dict (.pt or .safetensors) to start VGG16 from." };
+        var threads = new Option<int>("--threads") { Description = "libtorch threads (0: one per core).", DefaultValueFactory = _ => 0 };
+        var json = CliRunner.JsonOption();
+
+        var command = new Command("train", "Fine-tune a CNN with the CAM head on a folder tree of product photos.")
+        {
+            data, runFolder, backbone, epochs, batch, imageSize, learningRate, optimizer, minutes, resume, workers, scenes, snapshotEvery, vggWeights, threads, json,
+        };
+        command.SetAction((parse, cancellationToken) => CliRunner.RunAsync(_ =>
+        {
+            TorchRuntime.Initialize(DeviceChoice.Auto, parse.GetValue(threads));
+            var spec = new TrainingJobSpec
+            {
+                DataFolder = parse.GetValue(data)!.FullName,
+                RunFolder = parse.GetValue(runFolder)!.FullName,
+                Backbone = parse.GetValue(backbone) == "vgg16" ? BackboneKind.Vgg16 : BackboneKind.ResNet18,
+                Vgg16Weights = parse.GetValue(vggWeights)?.FullName,
+                LoaderWorkers = parse.GetValue(workers),
+                SceneBackgroundProbability = parse.GetValue(scenes),
+                Options = defaults with
+                {
+                    Epochs = parse.GetValue(epochs),
+                    BatchSize = parse.GetValue(batch),
+                    ImageSize = parse.GetValue(imageSize),
+                    LearningRate = parse.GetValue(learningRate),
+                    Optimizer = parse.GetValue(optimizer) == "sgd" ? OptimizerKind.SgdNesterov : OptimizerKind.AdamW,
+                    TimeBudget = parse.GetValue(minutes) is { } m ? TimeSpan.FromMinutes(m) : null,
+                    SnapshotEverySteps = parse.GetValue(snapshotEvery),
+                },
+            };
+            var progress = new CliProgress();
+            var events = new TrainingEventStream();
+            using var subscription = events.Subscribe(e =>
+            {
+                switch (e)
+                {
+                    case BatchEnded b:
+                        var fraction = spec.Options.TimeBudget is { } budget && b.EstimatedRemaining is { } left
+                            ? Math.Max((double)b.Step / b.TotalSteps, 1 - left / budget)
+                            : (double)b.Step / b.TotalSteps;
+                        progress.Report(fraction, $"epoch {b.Epoch + 1} step {b.Step}/{b.TotalSteps} loss {b.Loss:F3} acc {b.Accuracy:P0} lr {b.LearningRate:G3} {b.ImagesPerSecond:F0} img/s ETA {b.EstimatedRemaining:hh\\:mm\\:ss}");
+                        break;
+                    case EpochEnded epoch:
+                        progress.Message($"epoch {epoch.Epoch + 1}: validation accuracy {epoch.Validation.Accuracy:P2}, loss {epoch.Validation.Loss:F3}{(epoch.IsBest ? " (best so far, saved)" : "")}");
+                        break;
+                    case StatusChanged status when status.Status != RunStatus.Running:
+                        progress.Message($"run {status.Status.ToString().ToLowerInvariant()}{(status.Message is null ? "" : ": " + status.Message)}");
+                        break;
+                }
+            });
+            var result = TrainingJob.Run(spec, events, control: null, parse.GetValue(resume), cancellationToken, progress.Message);
+            progress.Done();
+            foreach (var skipped in result.Skipped.Take(20)) Console.Error.WriteLine($"skipped {skipped.Path}: {skipped.Reason}");
+
+            var summary = result.Summary;
+            var output = new
+            {
+                runId = summary.RunId,
+                status = summary.Status.ToString().ToLowerInvariant(),
+                accuracy = summary.BestValidationAccuracy,
+                loss = summary.LastValidationLoss,
+                imagesPerSecond = summary.ImagesPerSecond,
+                steps = summary.Steps,
+                epochs = summary.EpochsCompleted,
+                seconds = summary.Seconds,
+                categories = result.Categories.Count,
+                trainImages = result.TrainImages,
+                validationImages = result.ValidationImages,
+                skippedFiles = result.Skipped.Count,
+                model = result.ModelFolder,
+            };
+            if (parse.GetValue(json)) CliRunner.WriteJson(output);
+            else Console.WriteLine($"run {output.runId}: {output.status}, validation accuracy {output.accuracy:P2}, loss {output.loss:F3}, {output.imagesPerSecond:F0} img/s, model in {output.model}");
+            return Task.FromResult(summary.Status is RunStatus.Completed or RunStatus.Stopped ? 0 : 1);
+        }, cancellationToken));
+        return command;
+    }
+}

@@ -1,0 +1,35 @@
+using CsvHelper;
+using RetailCam.Engine.Cam;
+
+namespace RetailCam.Engine.Inference;
+
+/// <summary>The columns of a bulk-categorisation CSV, shared by `retailcam catalogue` and the web Catalogue page.</summary>
+public static class CatalogueCsv
+{
+    public static readonly string[] Columns =
+        ["file", "category", "confidence", "path", "second_category", "second_confidence", "x_min", "y_min", "x_max", "y_max", "error"];
+
+    public static void WriteHeader(CsvWriter csv)
+    {
+        foreach (var column in Columns) csv.WriteField(column);
+        csv.NextRecord();
+    }
+
+    public static void WriteRow(CsvWriter csv, string file, FileOutcome outcome)
+    {
+        var p = outcome.Prediction;
+        var box = p?.Boxes.FirstOrDefault(b => b.Category == p.Top[0].Category);
+        csv.WriteField(file);
+        csv.WriteField(p?.Top[0].Category ?? "");
+        csv.WriteField(p is null ? "" : p.Top[0].Probability.ToString("F4", System.Globalization.CultureInfo.InvariantCulture));
+        csv.WriteField(p is null ? "" : string.Join(" › ", p.Path.Select(l => $"{l.Name} {l.Probability.ToString("F2", System.Globalization.CultureInfo.InvariantCulture)}")));
+        csv.WriteField(p is { Top.Count: > 1 } ? p.Top[1].Category : "");
+        csv.WriteField(p is { Top.Count: > 1 } ? p.Top[1].Probability.ToString("F4", System.Globalization.CultureInfo.InvariantCulture) : "");
+        csv.WriteField(box?.XMin.ToString() ?? "");
+        csv.WriteField(box?.YMin.ToString() ?? "");
+        csv.WriteField(box?.XMax.ToString() ?? "");
+        csv.WriteField(box?.YMax.ToString() ?? "");
+        csv.WriteField(outcome.Error ?? "");
+        csv.NextRecord();
+    }
+}
