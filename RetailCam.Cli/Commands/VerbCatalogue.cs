@@ -7,5 +7,6 @@ internal static class VerbCatalogue
 {
     public static IEnumerable<Command> All() =>
     [
+        DemoDataCommand.Create(),
     ];
 }
