@@ -7,6 +7,7 @@ internal static class VerbCatalogue
 {
     public static IEnumerable<Command> All() =>
     [
+        DemoDataCommand.Create(),
         TrainCommand.Create(),
         PredictCommand.Create(),
         CatalogueCommand.Create(),

