@@ -9,6 +9,7 @@ internal static class VerbCatalogue
     [
         DemoDataCommand.Create(),
         TrainCommand.Create(),
+        EvalCommand.Create(),
         PredictCommand.Create(),
         CatalogueCommand.Create(),
         ParityCommand.Create(),

@@ -24,7 +24,11 @@ public sealed class FileCategoriser(Predictor predictor, ImageFileDecoder decode
             .ToList();
     }
 
-    public async IAsyncEnumerable<FileOutcome> CategoriseAsync(IReadOnlyList<string> files, PredictRequestOptions? options = null,
+    public IAsyncEnumerable<FileOutcome> CategoriseAsync(IReadOnlyList<string> files, PredictRequestOptions? options = null,
+        CancellationToken cancellationToken = default) => CategoriseAsync(files, _ => options, cancellationToken);
+
+    /// <param name="optionsFor">What to compute for each file (e.g. the maps of its own true categories).</param>
+    public async IAsyncEnumerable<FileOutcome> CategoriseAsync(IReadOnlyList<string> files, Func<string, PredictRequestOptions?> optionsFor,
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         // A bounded window of in-flight files keeps memory flat however large the folder.
@@ -37,7 +41,7 @@ public sealed class FileCategoriser(Predictor predictor, ImageFileDecoder decode
                 foreach (var file in files)
                 {
                     await throttle.WaitAsync(cancellationToken);
-                    var task = Task.Run(() => CategoriseOneAsync(file, options, throttle, cancellationToken), cancellationToken);
+                    var task = Task.Run(() => CategoriseOneAsync(file, optionsFor(file), throttle, cancellationToken), cancellationToken);
                     await window.Writer.WriteAsync(task, cancellationToken);
                 }
                 window.Writer.TryComplete();

@@ -1,0 +1,60 @@
+using System.CommandLine;
+using RetailCam.Engine.Imaging;
+using RetailCam.Engine.Inference;
+using RetailCam.Engine.Native;
+
+namespace RetailCam.Cli.Commands;
+
+internal static class EvalCommand
+{
+    public static Command Create()
+    {
+        var model = ModelOption.Create();
+        var data = new Option<DirectoryInfo>("--data") { Description = "A catalogue folder tree, or a labelled box set (a folder with boxes.csv).", Required = true };
+        var split = new Option<string>("--split") { Description = "test, val or all (catalogues only; a box set is used whole).", DefaultValueFactory = _ => "test" };
+        split.AcceptOnlyFromAmong("test", "val", "all");
+        var json = CliRunner.JsonOption();
+        var command = new Command("eval", "Measure a model: accuracy per class and confusion; MaxBoxAcc and mean IoU on a labelled box set.") { model, data, split, json };
+
+        command.SetAction((parse, cancellationToken) => CliRunner.RunAsync(async token =>
+        {
+            TorchRuntime.Initialize(DeviceChoice.Auto, 0);
+            var folder = ModelLocator.Resolve(parse.GetValue(model)!.FullName);
+            using var predictor = new Predictor();
+            predictor.UseModel(folder);
+            var progress = new CliProgress();
+            var which = parse.GetValue(split) switch { "val" => EvaluationSplit.Validation, "all" => EvaluationSplit.All, _ => EvaluationSplit.Test };
+            var report = await new Evaluator(predictor, new ImageFileDecoder()).EvaluateAsync(parse.GetValue(data)!.FullName, which,
+                (done, total) => progress.Report((double)done / Math.Max(1, total), $"{done}/{total} images"), token);
+            progress.Done();
+
+            if (parse.GetValue(json))
+            {
+                CliRunner.WriteJson(new
+                {
+                    model = folder,
+                    images = report.Images,
+                    failed = report.Failed,
+                    accuracy = report.Accuracy,
+                    perClass = report.PerClass,
+                    categories = report.Categories,
+                    confusion = report.Confusion,
+                    maxBoxAcc = report.MaxBoxAcc,
+                    meanIoU = report.MeanIoU,
+                    bestThreshold = report.BestThreshold,
+                    localisationSamples = report.LocalisationSamples,
+                    seconds = report.Seconds,
+                });
+            }
+            else
+            {
+                Console.WriteLine($"accuracy {report.Accuracy:P2} on {report.Images} images ({report.Failed} unreadable)");
+                foreach (var (category, accuracy) in report.PerClass) Console.WriteLine($"  {category,-32} {accuracy:P1}");
+                if (report.MaxBoxAcc is { } boxAcc)
+                    Console.WriteLine($"MaxBoxAcc {boxAcc:P1} (best threshold {report.BestThreshold:F2}), mean IoU {report.MeanIoU:F3} over {report.LocalisationSamples} maps");
+            }
+            return report.Failed == report.Images && report.Images > 0 ? 1 : 0;
+        }, cancellationToken));
+        return command;
+    }
+}

@@ -1,0 +1,132 @@
+using RetailCam.Engine.Cam;
+using RetailCam.Engine.Data;
+using RetailCam.Engine.Imaging;
+
+namespace RetailCam.Engine.Inference;
+
+public enum EvaluationSplit
+{
+    Test,
+    Validation,
+    All,
+}
+
+public sealed record EvaluationReport(
+    int Images,
+    int Failed,
+    double Accuracy,
+    IReadOnlyDictionary<string, double> PerClass,
+    IReadOnlyList<string> Categories,
+    int[][] Confusion,
+    double? MaxBoxAcc,
+    double? MeanIoU,
+    double? BestThreshold,
+    int? LocalisationSamples,
+    double Seconds);
+
+/// <summary>
+/// Measures a served model on a folder: classification on a catalogue split, or, where the folder
+/// holds a labelled box set (boxes.csv), classification and localisation on every image of it.
+/// </summary>
+public sealed class Evaluator(Predictor predictor, ImageFileDecoder decoder)
+{
+    public async Task<EvaluationReport> EvaluateAsync(string folder, EvaluationSplit split, Action<int, int>? progress = null, CancellationToken cancellationToken = default)
+    {
+        var boxes = Path.Combine(folder, BoxesCsv.FileName);
+        return File.Exists(boxes)
+            ? await EvaluateBoxSetAsync(folder, BoxesCsv.Read(boxes), progress, cancellationToken)
+            : await EvaluateCatalogueAsync(folder, split, progress, cancellationToken);
+    }
+
+    private async Task<EvaluationReport> EvaluateCatalogueAsync(string folder, EvaluationSplit split, Action<int, int>? progress, CancellationToken cancellationToken)
+    {
+        var started = DateTime.UtcNow;
+        var categories = predictor.Manifest?.Categories ?? throw new InvalidOperationException("No model is loaded.");
+        var catalogue = ImageCatalogue.Scan(folder, decoder, cancellationToken: cancellationToken);
+        var classOf = ClassIndexLookup(categories, catalogue.Categories, folder);
+        var entries = split switch
+        {
+            EvaluationSplit.Test => catalogue.InSplit(DatasetSplit.Test),
+            EvaluationSplit.Validation => catalogue.InSplit(DatasetSplit.Validation),
+            _ => catalogue.Entries,
+        };
+        var truthOf = entries.ToDictionary(e => e.FullPath, e => classOf[e.Category]);
+        var confusion = NewConfusion(categories.Count);
+        int done = 0, failed = 0;
+        await foreach (var outcome in new FileCategoriser(predictor, decoder).CategoriseAsync(entries.Select(e => e.FullPath).ToList(), cancellationToken: cancellationToken))
+        {
+            done++;
+            if (outcome.Prediction is { } p) confusion[truthOf[outcome.Path]][IndexOf(categories, p.Top[0].Category)]++;
+            else failed++;
+            progress?.Invoke(done, entries.Count);
+        }
+        return Report(categories, confusion, done, failed, null, started);
+    }
+
+    private async Task<EvaluationReport> EvaluateBoxSetAsync(string folder, IReadOnlyList<BoxRow> rows, Action<int, int>? progress, CancellationToken cancellationToken)
+    {
+        var started = DateTime.UtcNow;
+        var categories = predictor.Manifest?.Categories ?? throw new InvalidOperationException("No model is loaded.");
+        var unknown = rows.Select(r => CategoryTree.Normalise(r.Category)).Distinct().Where(c => !categories.Contains(c)).ToList();
+        if (unknown.Count > 0)
+            throw new InvalidOperationException($"boxes.csv names categories the model does not have: {string.Join(", ", unknown.Take(5))}.");
+        var byFile = rows.GroupBy(r => r.File).ToList();
+        var confusion = NewConfusion(categories.Count);
+        var samples = new List<LocalisationSample>();
+        int done = 0, failed = 0;
+
+        var files = byFile.Select(g => Path.Combine(folder, g.Key)).ToList();
+        var truths = byFile.ToDictionary(g => Path.Combine(folder, g.Key), g => g.ToList());
+        var options = new Dictionary<string, PredictRequestOptions>();
+        foreach (var (file, truth) in truths)
+            options[file] = new PredictRequestOptions { MapClasses = truth.Select(t => IndexOf(categories, CategoryTree.Normalise(t.Category))).Distinct().ToList() };
+
+        await foreach (var outcome in new FileCategoriser(predictor, decoder).CategoriseAsync(files, file => options[file], cancellationToken))
+        {
+            done++;
+            progress?.Invoke(done, files.Count);
+            if (outcome.Prediction is not { } p) { failed++; continue; }
+            var truth = truths[outcome.Path];
+            var trueClasses = truth.Select(t => IndexOf(categories, CategoryTree.Normalise(t.Category))).Distinct().ToList();
+            var predicted = IndexOf(categories, p.Top[0].Category);
+            // In a scene of several articles, naming any of them is right; otherwise the row is the first article's.
+            var row = trueClasses.Contains(predicted) ? predicted : trueClasses[0];
+            confusion[row][predicted]++;
+            foreach (var map in p.Maps)
+            {
+                var upsampled = Predictor.UpsampleBilinear(map.Values, map.Width, map.Height, p.Width, p.Height);
+                var boxesOfClass = truth.Where(t => CategoryTree.Normalise(t.Category) == map.Category)
+                    .Select(t => new Cam.PixelBox(t.XMin, t.YMin, t.XMax, t.YMax)).ToList();
+                samples.Add(new LocalisationSample(upsampled, p.Width, p.Height, boxesOfClass));
+            }
+        }
+        var score = LocalisationMetrics.Score(samples);
+        return Report(categories, confusion, done, failed, score, started);
+    }
+
+    private static EvaluationReport Report(IReadOnlyList<string> categories, int[][] confusion, int images, int failed, LocalisationScore? score, DateTime started)
+    {
+        var total = confusion.Sum(r => r.Sum());
+        var correct = confusion.Select((r, i) => r[i]).Sum();
+        var perClass = categories.Select((c, i) => (c, i)).Where(t => confusion[t.i].Sum() > 0)
+            .ToDictionary(t => t.c, t => (double)confusion[t.i][t.i] / confusion[t.i].Sum());
+        return new EvaluationReport(images, failed, total == 0 ? 0 : (double)correct / total, perClass, categories, confusion,
+            score?.MaxBoxAcc, score?.MeanIoU, score?.BestThreshold, score?.Samples, (DateTime.UtcNow - started).TotalSeconds);
+    }
+
+    private static Dictionary<string, int> ClassIndexLookup(IReadOnlyList<string> modelCategories, IReadOnlyList<string> dataCategories, string folder)
+    {
+        var missing = dataCategories.Where(c => !modelCategories.Contains(c)).ToList();
+        if (missing.Count > 0)
+            throw new InvalidOperationException($"'{folder}' has categories the model was not trained on: {string.Join(", ", missing.Take(5))}.");
+        return dataCategories.ToDictionary(c => c, c => IndexOf(modelCategories, c));
+    }
+
+    private static int IndexOf(IReadOnlyList<string> categories, string category)
+    {
+        for (var i = 0; i < categories.Count; i++) if (categories[i] == category) return i;
+        throw new InvalidOperationException($"Category '{category}' is not one of the model's.");
+    }
+
+    private static int[][] NewConfusion(int classes) => Enumerable.Range(0, classes).Select(_ => new int[classes]).ToArray();
+}
