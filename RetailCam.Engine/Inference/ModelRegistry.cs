@@ -1,0 +1,49 @@
+using RetailCam.Engine.Models.Storage;
+
+namespace RetailCam.Engine.Inference;
+
+/// <summary>A model a user can pick: where it lives and what it knows.</summary>
+public sealed record ModelInfo(string Id, string Folder, string Backbone, int InputSize, IReadOnlyList<string> Categories,
+    double? ValidationAccuracy, DateTimeOffset Created, string Source);
+
+/// <summary>
+/// The models under the data folder: the best model of every run (runs/ID/model) and any model
+/// folder placed in models/. Read from disk on each call, so a run that saves a better model shows up at once.
+/// </summary>
+public sealed class ModelRegistry(string dataRoot)
+{
+    public string RunsFolder => Path.Combine(dataRoot, "runs");
+    public string ModelsFolder => Path.Combine(dataRoot, "models");
+
+    public IReadOnlyList<ModelInfo> List()
+    {
+        var found = new List<ModelInfo>();
+        if (Directory.Exists(RunsFolder))
+            foreach (var run in Directory.EnumerateDirectories(RunsFolder))
+                TryAdd(found, Path.Combine(run, "model"), $"run:{Path.GetFileName(run)}", "run");
+        if (Directory.Exists(ModelsFolder))
+            foreach (var folder in Directory.EnumerateDirectories(ModelsFolder))
+                TryAdd(found, folder, $"model:{Path.GetFileName(folder)}", "folder");
+        return found.OrderByDescending(m => m.Created).ToList();
+    }
+
+    public ModelInfo? Find(string id) => List().FirstOrDefault(m => m.Id == id);
+
+    /// <summary>The model to serve when the user has not chosen: the newest.</summary>
+    public ModelInfo? Default() => List().FirstOrDefault();
+
+    private static void TryAdd(List<ModelInfo> found, string folder, string id, string source)
+    {
+        if (!File.Exists(Path.Combine(folder, ModelFolder.ManifestFileName))) return;
+        try
+        {
+            var manifest = ModelFolder.ReadManifest(folder);
+            double? accuracy = manifest.Metrics.TryGetPropertyValue("validationAccuracy", out var node) && node is not null ? node.GetValue<double>() : null;
+            found.Add(new ModelInfo(id, folder, manifest.Backbone.ToString().ToLowerInvariant(), manifest.InputSize, manifest.Categories, accuracy, manifest.CreatedUtc, source));
+        }
+        catch (ModelLoadException)
+        {
+            // A model being written or damaged is not offered; loading it would fail with the reason.
+        }
+    }
+}
