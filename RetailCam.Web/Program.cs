@@ -23,6 +23,7 @@ app.UseAntiforgery();
 app.MapStaticAssets();
 app.MapOpenApi();
 app.MapHealthApi();
+app.MapPredictApi();
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
 
 app.Run();

@@ -1,4 +1,6 @@
+using Microsoft.Extensions.Options;
 using MudBlazor.Services;
+using RetailCam.Engine.Imaging;
 
 namespace RetailCam.Web.Services;
 
@@ -9,8 +11,24 @@ public static class WebHostExtensions
         builder.Services.AddRazorComponents().AddInteractiveServerComponents();
         builder.Services.AddMudServices();
         builder.Services.AddOpenApi();
+        builder.Services.AddProblemDetails();
+
+        builder.Services.AddOptions<ImagingOptions>().BindConfiguration(ImagingOptions.SectionName)
+            .Validate(o => { o.Validate(); return true; }).ValidateOnStart();
+        builder.Services.AddOptions<QuickStartOptions>().BindConfiguration(QuickStartOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+
         builder.Services.AddSingleton<EngineStatusService>();
         builder.Services.AddHostedService(services => services.GetRequiredService<EngineStatusService>());
+        builder.Services.AddSingleton<PhotoStore>();
+        builder.Services.AddSingleton<PredictionService>();
+        builder.Services.AddSingleton<QuickStartService>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<QuickStartService>());
+
+        // A photo of the configured maximum size must get through Kestrel's own limit, so that an
+        // oversized one is refused by our check with a clear message rather than a reset connection.
+        builder.Services.AddOptions<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>()
+            .Configure<IOptions<ImagingOptions>>((kestrel, imaging) => kestrel.Limits.MaxRequestBodySize = imaging.Value.MaxBytes * 8 + 1_000_000);
+        builder.Services.Configure<Microsoft.AspNetCore.Http.Features.FormOptions>(form => form.MultipartBodyLengthLimit = long.MaxValue);
         return builder;
     }
 }

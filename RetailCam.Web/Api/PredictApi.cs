@@ -1,0 +1,160 @@
+using Microsoft.AspNetCore.Mvc;
+using RetailCam.Engine.Cam;
+using RetailCam.Engine.Imaging;
+using RetailCam.Engine.Inference;
+using RetailCam.Web.Services;
+
+namespace RetailCam.Web.Api;
+
+public static class PredictApi
+{
+    public static IEndpointRouteBuilder MapPredictApi(this IEndpointRouteBuilder endpoints)
+    {
+        var api = endpoints.MapGroup("/api").WithTags("Prediction");
+
+        api.MapPost("/predict", PredictAsync)
+            .WithName("Predict")
+            .WithSummary("Categorise one or more photos (multipart form, field 'images').")
+            .WithDescription("Returns, per photo, the top leaf categories, the category path with a confidence per level, and boxes, as `retailcam predict --json` does.")
+            .DisableAntiforgery()
+            .Accepts<IFormFileCollection>("multipart/form-data")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+
+        api.MapGet("/models", (PredictionService service) => Results.Ok(new
+        {
+            active = service.ActiveModel?.Id,
+            models = service.Models.Select(m => new { m.Id, m.Backbone, m.InputSize, categories = m.Categories, m.ValidationAccuracy, m.Created, m.Source }),
+        }))
+            .WithName("ListModels")
+            .WithSummary("The models that can serve predictions, newest first, and the one serving now.");
+
+        api.MapGet("/uploads/{hash}", async (string hash, PhotoStore photos, CancellationToken cancellationToken) =>
+        {
+            if (!photos.Exists(hash)) return Results.NotFound();
+            var bytes = await photos.ReadAsync(hash, cancellationToken);
+            return Results.File(bytes, PhotoStore.ContentTypeOf(bytes));
+        })
+            .WithName("GetUpload")
+            .WithSummary("An uploaded photo's bytes, by SHA-256.");
+
+        api.MapGet("/maps/{hash}.png", async (string hash, int @class, string? method, string? colour, PredictionService service, PhotoStore photos, CancellationToken cancellationToken) =>
+        {
+            if (!photos.Exists(hash)) return Results.NotFound();
+            if (!TryParse(method, colour, out var kind, out var palette, out var problem)) return problem!;
+            if (await service.EnsureModelAsync(cancellationToken: cancellationToken) is not { } model) return Results.Problem(new NoModelException().Message, statusCode: 503);
+            if (@class < 0 || @class >= model.Categories.Count) return Results.Problem($"class must lie in [0, {model.Categories.Count - 1}].", statusCode: StatusCodes.Status400BadRequest);
+            var png = await service.RenderMapAsync(hash, @class, kind, palette, cancellationToken);
+            return Results.File(png, "image/png");
+        })
+            .WithName("GetClassMap")
+            .WithSummary("A class map of an uploaded photo as a transparent PNG (lay it over the photo; change opacity with CSS).");
+
+        api.MapGet("/maps/{hash}/overlay.png", async (string hash, int @class, string? method, string? colour, float? opacity, bool? boxes,
+            PredictionService service, PhotoStore photos, CancellationToken cancellationToken) =>
+        {
+            if (!photos.Exists(hash)) return Results.NotFound();
+            if (!TryParse(method, colour, out var kind, out var palette, out var problem)) return problem!;
+            if (opacity is < 0 or > 1) return Results.Problem("opacity must lie in [0, 1].", statusCode: StatusCodes.Status400BadRequest);
+            if (await service.EnsureModelAsync(cancellationToken: cancellationToken) is not { } model) return Results.Problem(new NoModelException().Message, statusCode: 503);
+            if (@class < 0 || @class >= model.Categories.Count) return Results.Problem($"class must lie in [0, {model.Categories.Count - 1}].", statusCode: StatusCodes.Status400BadRequest);
+            var png = await service.RenderOverlayAsync(hash, @class, kind, palette, opacity ?? 0.5f, boxes ?? true, cancellationToken);
+            return Results.File(png, "image/png", $"overlay-{hash[..12]}.png");
+        })
+            .WithName("GetOverlay")
+            .WithSummary("The photo with the class map blended in and boxes drawn, as a PNG download.");
+
+        return endpoints;
+    }
+
+    private static async Task<IResult> PredictAsync(HttpRequest request, PredictionService service, CancellationToken cancellationToken)
+    {
+        if (!request.HasFormContentType)
+            return Results.Problem("Send the photos as multipart/form-data in the field 'images'.", statusCode: StatusCodes.Status415UnsupportedMediaType, title: "Unsupported media type");
+        IFormCollection form;
+        try
+        {
+            form = await request.ReadFormAsync(cancellationToken);
+        }
+        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return Results.Problem(ex.Message, statusCode: StatusCodes.Status413PayloadTooLarge, title: "Upload too large");
+        }
+        catch (InvalidDataException ex)
+        {
+            return Results.Problem(ex.Message, statusCode: StatusCodes.Status413PayloadTooLarge, title: "Upload too large");
+        }
+        var files = form.Files.GetFiles("images");
+        if (files.Count == 0)
+            return Results.Problem("No photo received: send one or more files in the multipart field 'images'.", statusCode: StatusCodes.Status400BadRequest, title: "No photos");
+
+        var decoderLimit = service.Decoder.Options.MaxBytes;
+        var results = new List<object>();
+        var errors = new List<(int Status, string File, string Message)>();
+        foreach (var file in files)
+        {
+            try
+            {
+                if (file.Length > decoderLimit)
+                    throw new ImageDecodeException(ImageDecodeErrorKind.TooLarge, file.FileName, $"is {file.Length:N0} bytes; the limit is {decoderLimit:N0}.");
+                using var buffer = new MemoryStream((int)file.Length);
+                await file.CopyToAsync(buffer, cancellationToken);
+                var result = await service.PredictAsync(buffer.ToArray(), file.FileName, cancellationToken: cancellationToken);
+                results.Add(PredictionJson.Describe(result.Prediction));
+            }
+            catch (ImageDecodeException ex)
+            {
+                var status = StatusOf(ex.Kind);
+                errors.Add((status, file.FileName, ex.Message));
+                results.Add(new { file = file.FileName, error = ex.Message, errorKind = ex.Kind.ToString() });
+            }
+            catch (NoModelException ex)
+            {
+                return Results.Problem(ex.Message, statusCode: StatusCodes.Status503ServiceUnavailable, title: "No model yet");
+            }
+        }
+
+        if (errors.Count == files.Count)
+        {
+            // Nothing could be read: the request itself is bad, said with the status of its first problem.
+            var first = errors[0];
+            return Results.Problem(first.Message, statusCode: first.Status, title: "Unreadable photo",
+                extensions: new Dictionary<string, object?> { ["errors"] = errors.Select(e => new { file = e.File, error = e.Message }).ToList() });
+        }
+        return Results.Ok(new { model = service.ActiveModel?.Id, images = results });
+    }
+
+    public static int StatusOf(ImageDecodeErrorKind kind) => kind switch
+    {
+        ImageDecodeErrorKind.TooLarge => StatusCodes.Status413PayloadTooLarge,
+        ImageDecodeErrorKind.NotAnImage or ImageDecodeErrorKind.UnsupportedFormat => StatusCodes.Status415UnsupportedMediaType,
+        ImageDecodeErrorKind.CorruptOrTruncated => StatusCodes.Status422UnprocessableEntity,
+        _ => StatusCodes.Status400BadRequest,
+    };
+
+    private static bool TryParse(string? method, string? colour, out ClassMapKind kind, out ColourMap palette, out IResult? problem)
+    {
+        kind = ClassMapKind.Cam;
+        palette = ColourMap.Jet;
+        problem = null;
+        if (method is not null && !Enum.TryParse(method, ignoreCase: true, out kind))
+        {
+            problem = Results.Problem($"method must be one of {string.Join(", ", Enum.GetNames<ClassMapKind>())}.", statusCode: StatusCodes.Status400BadRequest);
+            return false;
+        }
+        try
+        {
+            palette = colour is null ? ColourMap.Jet : ColourMap.FromName(colour);
+        }
+        catch (ArgumentException)
+        {
+            problem = Results.Problem("colour must be jet, turbo or viridis.", statusCode: StatusCodes.Status400BadRequest);
+            return false;
+        }
+        return true;
+    }
+
+}

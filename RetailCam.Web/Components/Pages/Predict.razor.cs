@@ -1,0 +1,110 @@
+using Microsoft.AspNetCore.Components;
+using Microsoft.AspNetCore.Components.Forms;
+using RetailCam.Engine.Cam;
+using RetailCam.Engine.Imaging;
+using RetailCam.Engine.Inference;
+using RetailCam.Web.Services;
+
+namespace RetailCam.Web.Components.Pages;
+
+public partial class Predict
+{
+    private const int MaxFiles = 50;
+    private readonly List<UploadItem> items = [];
+    private ModelInfo? model;
+    private ClassMapKind method = ClassMapKind.Cam;
+    private string colourMap = "jet";
+    private bool showBoxes = true;
+    private bool dragging;
+    private int busy;
+
+    [SupplyParameterFromQuery(Name = "model")] public string? ModelQuery { get; set; }
+
+    /// <summary>One uploaded file: its result or the reason it could not be used.</summary>
+    private sealed record UploadItem(Guid Key, string FileName, PhotoResult? Result, string? Error);
+
+    protected override async Task OnInitializedAsync()
+    {
+        model = await Predictions.EnsureModelAsync(ModelQuery);
+        Predictions.ModelChanged += OnModelChanged;
+    }
+
+    private void OnModelChanged() => InvokeAsync(() =>
+    {
+        model = Predictions.ActiveModel;
+        StateHasChanged();
+    });
+
+    private async Task SelectModelAsync(string id)
+    {
+        model = await Predictions.EnsureModelAsync(id);
+        // Results of another model would mix categories: predict them again with the chosen one.
+        busy++;
+        try
+        {
+            for (var i = 0; i < items.Count; i++)
+            {
+                if (items[i].Result is not { } old) continue;
+                var again = await Predictions.PredictStoredAsync(old.ContentHash, old.FileName, new PredictRequestOptions { TopK = 5 });
+                items[i] = items[i] with { Key = Guid.NewGuid(), Result = again };
+            }
+        }
+        finally
+        {
+            busy--;
+        }
+    }
+
+    private async Task UploadAsync(IReadOnlyList<IBrowserFile>? files)
+    {
+        if (files is null || files.Count == 0) return;
+        busy++;
+        StateHasChanged();
+        try
+        {
+            // Newest first, and each photo on its own: one bad file never stops the rest.
+            foreach (var file in files)
+            {
+                var item = await PredictOneAsync(file);
+                items.Insert(0, item);
+                StateHasChanged();
+            }
+        }
+        finally
+        {
+            busy--;
+        }
+    }
+
+    private async Task<UploadItem> PredictOneAsync(IBrowserFile file)
+    {
+        var limit = Predictions.Decoder.Options.MaxBytes;
+        if (file.Size > limit)
+            return new UploadItem(Guid.NewGuid(), file.Name, null, $"the file is {file.Size / 1e6:F1} MB; the limit is {limit / 1e6:F0} MB.");
+        try
+        {
+            using var buffer = new MemoryStream((int)file.Size);
+            await using (var stream = file.OpenReadStream(limit))
+                await stream.CopyToAsync(buffer);
+            var result = await Predictions.PredictAsync(buffer.ToArray(), file.Name, new PredictRequestOptions { TopK = 5 });
+            return new UploadItem(Guid.NewGuid(), file.Name, result, null);
+        }
+        catch (ImageDecodeException ex)
+        {
+            return new UploadItem(Guid.NewGuid(), file.Name, null, ex.Reason);
+        }
+        catch (NoModelException ex)
+        {
+            return new UploadItem(Guid.NewGuid(), file.Name, null, ex.Message);
+        }
+        catch (IOException ex)
+        {
+            return new UploadItem(Guid.NewGuid(), file.Name, null, $"the upload failed: {ex.Message}");
+        }
+    }
+
+    private static string ModelLabel(ModelInfo m) =>
+        m.ValidationAccuracy is { } accuracy ? $"{m.Id} · {m.Backbone} · {accuracy:P1}" : $"{m.Id} · {m.Backbone}";
+
+    public void Dispose() => Predictions.ModelChanged -= OnModelChanged;
+}
