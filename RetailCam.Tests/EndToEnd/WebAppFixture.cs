@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using RetailCam.Tests.Support;
 
 namespace RetailCam.Tests.EndToEnd;
 
@@ -17,11 +18,14 @@ public sealed class WebAppFixture : IAsyncLifetime
     public Task InitializeAsync()
     {
         Directory.CreateDirectory(DataRoot);
+        // A real (tiny) model folder, so pages and the API serve predictions without a training run.
+        TinyModels.Save(Path.Combine(DataRoot, "models", "tiny"), seed: 3);
         factory = new WebApplicationFactory<Program>().WithWebHostBuilder(builder =>
         {
             builder.UseEnvironment("Production");
             builder.UseSetting("RetailCam:DataRoot", DataRoot);
             builder.UseSetting("RetailCam:Device", "cpu");
+            builder.UseSetting("RetailCam:QuickStart:Enabled", "false");
         });
         factory.UseKestrel(0);
         factory.StartServer();

@@ -1,9 +1,7 @@
 using RetailCam.Engine.Cam;
 using RetailCam.Engine.Imaging;
 using RetailCam.Engine.Inference;
-using RetailCam.Engine.Models;
-using RetailCam.Engine.Models.Storage;
-using RetailCam.Engine.Native;
+using RetailCam.Tests.Support;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 
@@ -11,7 +9,7 @@ namespace RetailCam.Tests.Inference;
 
 public sealed class PredictorTests : IDisposable
 {
-    private static readonly string[] Categories = ["Apparel/Tops/Shirt", "Apparel/Tops/Coat", "Apparel/Bottoms/Trouser", "Footwear/Sneaker"];
+    private static readonly string[] Categories = TinyModels.Categories;
     private readonly string folder = Path.Combine(Path.GetTempPath(), $"retailcam-predict-{Guid.NewGuid():N}");
 
     public void Dispose()
@@ -19,16 +17,7 @@ public sealed class PredictorTests : IDisposable
         try { Directory.Delete(folder, recursive: true); } catch (IOException) { }
     }
 
-    /// <summary>A reduced-width VGG16 CAM model saved as a model folder: the real save/load path at test size.</summary>
-    private string SaveTinyModel(string name, long seed)
-    {
-        TorchRuntime.Initialize(DeviceChoice.Cpu, 0);
-        TorchSharp.torch.random.manual_seed(seed);
-        using var network = CamNetworkFactory.CreateNew(BackboneKind.Vgg16, Categories.Length, headHiddenChannels: 8, backboneWidth: 0.0625);
-        var path = Path.Combine(folder, name);
-        ModelFolder.Save(path, network, ModelManifest.Describe(network, Categories, inputSize: 64));
-        return path;
-    }
+    private string SaveTinyModel(string name, long seed) => TinyModels.Save(Path.Combine(folder, name), seed, Categories);
 
     private static Image<Rgb24> Photo(int seed, int width = 90, int height = 70)
     {

@@ -17,7 +17,6 @@ public static class PredictApi
             .WithSummary("Categorise one or more photos (multipart form, field 'images').")
             .WithDescription("Returns, per photo, the top leaf categories, the category path with a confidence per level, and boxes, as `retailcam predict --json` does.")
             .DisableAntiforgery()
-            .Accepts<IFormFileCollection>("multipart/form-data")
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
@@ -34,7 +33,7 @@ public static class PredictApi
 
         api.MapGet("/uploads/{hash}", async (string hash, PhotoStore photos, CancellationToken cancellationToken) =>
         {
-            if (!photos.Exists(hash)) return Results.NotFound();
+            if (!photos.Exists(hash)) return NotFound(hash);
             var bytes = await photos.ReadAsync(hash, cancellationToken);
             return Results.File(bytes, PhotoStore.ContentTypeOf(bytes));
         })
@@ -43,7 +42,7 @@ public static class PredictApi
 
         api.MapGet("/maps/{hash}.png", async (string hash, int @class, string? method, string? colour, PredictionService service, PhotoStore photos, CancellationToken cancellationToken) =>
         {
-            if (!photos.Exists(hash)) return Results.NotFound();
+            if (!photos.Exists(hash)) return NotFound(hash);
             if (!TryParse(method, colour, out var kind, out var palette, out var problem)) return problem!;
             if (await service.EnsureModelAsync(cancellationToken: cancellationToken) is not { } model) return Results.Problem(new NoModelException().Message, statusCode: 503);
             if (@class < 0 || @class >= model.Categories.Count) return Results.Problem($"class must lie in [0, {model.Categories.Count - 1}].", statusCode: StatusCodes.Status400BadRequest);
@@ -56,7 +55,7 @@ public static class PredictApi
         api.MapGet("/maps/{hash}/overlay.png", async (string hash, int @class, string? method, string? colour, float? opacity, bool? boxes,
             PredictionService service, PhotoStore photos, CancellationToken cancellationToken) =>
         {
-            if (!photos.Exists(hash)) return Results.NotFound();
+            if (!photos.Exists(hash)) return NotFound(hash);
             if (!TryParse(method, colour, out var kind, out var palette, out var problem)) return problem!;
             if (opacity is < 0 or > 1) return Results.Problem("opacity must lie in [0, 1].", statusCode: StatusCodes.Status400BadRequest);
             if (await service.EnsureModelAsync(cancellationToken: cancellationToken) is not { } model) return Results.Problem(new NoModelException().Message, statusCode: 503);
@@ -126,6 +125,9 @@ public static class PredictApi
         }
         return Results.Ok(new { model = service.ActiveModel?.Id, images = results });
     }
+
+    private static IResult NotFound(string hash) =>
+        Results.Problem($"No uploaded photo has hash '{hash}'.", statusCode: StatusCodes.Status404NotFound, title: "Not found");
 
     public static int StatusOf(ImageDecodeErrorKind kind) => kind switch
     {
