@@ -84,9 +84,12 @@ public sealed class ImageFileDecoder
     /// <summary>Reads only the header of a file and checks it against the limits.</summary>
     public ImageHeader Identify(string path) => Identify(ReadFile(path), path);
 
-    public ImageHeader Identify(ReadOnlySpan<byte> bytes, string source)
+    public ImageHeader Identify(ReadOnlySpan<byte> bytes, string source) => Identify(bytes.ToArray(), source);
+
+    public ImageHeader Identify(byte[] bytes, string source)
     {
-        if (bytes.IsEmpty)
+        ArgumentNullException.ThrowIfNull(bytes);
+        if (bytes.Length == 0)
             throw new ImageDecodeException(ImageDecodeErrorKind.Empty, source, "the file is empty (0 bytes).");
         if (bytes.Length > options.MaxBytes)
             throw TooManyBytes(source, bytes.Length, atLeast: false);
@@ -96,7 +99,7 @@ public sealed class ImageFileDecoder
         try
         {
             // Identify parses headers only; the pixel limits below are checked before Load allocates.
-            info = Image.Identify(Supported, bytes.ToArray(), out format);
+            info = Image.Identify(Supported, bytes, out format);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
