@@ -148,6 +148,25 @@ public class StreamingDataLoaderTests
     }
 
     [Fact]
+    public void Disabled_augmentation_is_a_centre_crop_and_jitter_alone_changes_colours_but_not_geometry()
+    {
+        using var photo = TestImages.Coordinates(12, 8);
+        using var expected = ImageFitter.Fit(photo, 8, 8, FitMode.CentreCrop);
+        using var plain = new TrainingAugmenter(new AugmentationOptions { Enabled = false }, 8).Apply(photo, new Random(1));
+        Assert.Equal(expected[3, 5], plain[3, 5]);
+
+        var jitterOnly = new AugmentationOptions { Strength = 1, RandomResizedCrop = false, HorizontalFlip = false };
+        var changed = 0;
+        for (var seed = 0; seed < 10; seed++)
+        {
+            using var jittered = new TrainingAugmenter(jitterOnly, 8).Apply(photo, new Random(seed));
+            Assert.Equal((8, 8), (jittered.Width, jittered.Height));
+            if (jittered[3, 5] != expected[3, 5]) changed++;
+        }
+        Assert.True(changed >= 8, $"jitter changed the colour in only {changed} of 10 draws");
+    }
+
+    [Fact]
     public void Invalid_loader_options_are_refused()
     {
         Assert.Throws<System.ComponentModel.DataAnnotations.ValidationException>(() => new StreamingDataLoader([], new DataLoaderOptions { Workers = 0 }, augment: false));
