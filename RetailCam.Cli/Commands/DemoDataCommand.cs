@@ -55,7 +55,7 @@ internal static class DemoDataCommand
     {
         private readonly Lock gate = new();
         private readonly Stopwatch clock = Stopwatch.StartNew();
-        private TimeSpan last = TimeSpan.MinValue;
+        private TimeSpan last = TimeSpan.Zero;
 
         public void Report(DemoProgress value)
         {

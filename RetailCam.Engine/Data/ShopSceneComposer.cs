@@ -48,14 +48,14 @@ public sealed class ComposedScene(Image<Rgb24> image, IReadOnlyList<PlacedArticl
 
 public sealed class ShopSceneOptions
 {
-    [Range(16, 4096)]
+    [Range(8, 4096)]
     public int Size { get; set; } = 224;
 
     /// <summary>Smallest and largest longer side of a pasted article, in pixels.</summary>
-    [Range(4, 4096)]
+    [Range(1, 4096)]
     public int MinArticleSize { get; set; } = 56;
 
-    [Range(4, 4096)]
+    [Range(1, 4096)]
     public int MaxArticleSize { get; set; } = 160;
 
     [Range(1, 16)]

@@ -68,7 +68,11 @@ public sealed class TrainingAugmenter
             result.Mutate(x =>
             {
                 if (flip) x.Flip(FlipMode.Horizontal);
-                if (jitter) x.Brightness(brightness).Contrast(contrast).Saturate(saturation);
+                // Brightness, contrast and saturation are all colour matrices: one product, one pass.
+                if (jitter)
+                    x.Filter(KnownFilterMatrices.CreateBrightnessFilter(brightness)
+                        * KnownFilterMatrices.CreateContrastFilter(contrast)
+                        * KnownFilterMatrices.CreateSaturateFilter(saturation));
             });
         }
         return result;

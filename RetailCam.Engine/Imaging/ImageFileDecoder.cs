@@ -81,12 +81,51 @@ public sealed class ImageFileDecoder
         return Decode(buffer.ToArray(), source);
     }
 
-    /// <summary>Reads only the header of a file and checks it against the limits.</summary>
-    public ImageHeader Identify(string path) => Identify(ReadFile(path), path);
-
-    public ImageHeader Identify(ReadOnlySpan<byte> bytes, string source)
+    /// <summary>
+    /// Reads only the start and the end of a file (header and end marker) and checks them against
+    /// the limits, so scanning a folder of large photos does not read the photos.
+    /// </summary>
+    public ImageHeader Identify(string path)
     {
-        if (bytes.IsEmpty)
+        var length = CheckedLength(path);
+        try
+        {
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 4096, FileOptions.RandomAccess);
+            var tail = new byte[Math.Min(EndMarkerSearchLength, length)];
+            stream.Seek(-tail.Length, SeekOrigin.End);
+            stream.ReadExactly(tail);
+            stream.Position = 0;
+            IImageInfo? info;
+            IImageFormat? format;
+            try
+            {
+                info = Image.Identify(Supported, stream, out format);
+            }
+            catch (Exception ex) when (ex is not (OutOfMemoryException or IOException or UnauthorizedAccessException))
+            {
+                throw DamagedHeader(path, ex);
+            }
+            if (info is null || format is null)
+            {
+                var head = new byte[Math.Min(64, length)];
+                stream.Position = 0;
+                stream.ReadExactly(head);
+                throw Unrecognised(head, path);
+            }
+            return CheckHeader(info, format, tail, path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw Unreadable(path, ex);
+        }
+    }
+
+    public ImageHeader Identify(ReadOnlySpan<byte> bytes, string source) => Identify(bytes.ToArray(), source);
+
+    public ImageHeader Identify(byte[] bytes, string source)
+    {
+        ArgumentNullException.ThrowIfNull(bytes);
+        if (bytes.Length == 0)
             throw new ImageDecodeException(ImageDecodeErrorKind.Empty, source, "the file is empty (0 bytes).");
         if (bytes.Length > options.MaxBytes)
             throw TooManyBytes(source, bytes.Length, atLeast: false);
@@ -95,26 +134,37 @@ public sealed class ImageFileDecoder
         IImageFormat? format;
         try
         {
-            // Identify parses headers only; the pixel limits below are checked before Load allocates.
-            info = Image.Identify(Supported, bytes.ToArray(), out format);
+            // Identify parses headers only; the pixel limits are checked before Load allocates.
+            info = Image.Identify(Supported, bytes, out format);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            throw new ImageDecodeException(ImageDecodeErrorKind.CorruptOrTruncated, source, $"the image header is damaged ({ex.Message.TrimEnd('.')}).", ex);
+            throw DamagedHeader(source, ex);
         }
         if (info is null || format is null)
             throw Unrecognised(bytes, source);
+        var tail = bytes.AsSpan(Math.Max(0, bytes.Length - EndMarkerSearchLength));
+        return CheckHeader(info, format, tail, source);
+    }
 
+    private ImageHeader CheckHeader(IImageInfo info, IImageFormat format, ReadOnlySpan<byte> tail, string source)
+    {
         var header = new ImageHeader(format.Name, info.Width, info.Height, info.PixelType?.BitsPerPixel ?? 0);
         if (header.Width <= 0 || header.Height <= 0)
             throw new ImageDecodeException(ImageDecodeErrorKind.CorruptOrTruncated, source, $"the header claims an impossible size {header.Width} × {header.Height}.");
         if (header.Width > options.MaxSide || header.Height > options.MaxSide || header.Pixels > options.MaxPixels)
             throw new ImageDecodeException(ImageDecodeErrorKind.TooLarge, source,
                 $"the image is {header.Width} × {header.Height} ({header.Pixels / 1e6:0.#} MP); the limit is {options.MaxPixels / 1e6:0.#} MP and {options.MaxSide} px per side.");
-        if (!HasEndMarker(bytes, format))
+        if (!HasEndMarker(tail, format))
             throw new ImageDecodeException(ImageDecodeErrorKind.CorruptOrTruncated, source, $"the {format.Name} file is truncated (its end marker is missing).");
         return header;
     }
+
+    private static ImageDecodeException DamagedHeader(string source, Exception ex) =>
+        new(ImageDecodeErrorKind.CorruptOrTruncated, source, $"the image header is damaged ({ex.Message.TrimEnd('.')}).", ex);
+
+    private static ImageDecodeException Unreadable(string path, Exception ex) =>
+        new(ImageDecodeErrorKind.CorruptOrTruncated, path, $"the file cannot be read ({ex.Message.TrimEnd('.')}).", ex);
 
     public Image<Rgb24> Decode(byte[] bytes, string source)
     {
@@ -153,29 +203,36 @@ public sealed class ImageFileDecoder
 
     private byte[] ReadFile(string path)
     {
-        FileInfo file;
-        try
-        {
-            file = new FileInfo(path);
-            if (!file.Exists)
-                throw new ImageDecodeException(ImageDecodeErrorKind.NotAnImage, path, "the file does not exist.");
-        }
-        catch (Exception ex) when (ex is ArgumentException or PathTooLongException or NotSupportedException)
-        {
-            throw new ImageDecodeException(ImageDecodeErrorKind.NotAnImage, path, $"the path is not valid ({ex.Message.TrimEnd('.')}).", ex);
-        }
-        if (file.Length == 0)
-            throw new ImageDecodeException(ImageDecodeErrorKind.Empty, path, "the file is empty (0 bytes).");
-        if (file.Length > options.MaxBytes)
-            throw TooManyBytes(path, file.Length, atLeast: false);
+        CheckedLength(path);
         try
         {
             return File.ReadAllBytes(path);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            throw new ImageDecodeException(ImageDecodeErrorKind.CorruptOrTruncated, path, $"the file cannot be read ({ex.Message.TrimEnd('.')}).", ex);
+            throw Unreadable(path, ex);
         }
+    }
+
+    /// <summary>The file's length, refusing missing, empty and oversized files before opening them.</summary>
+    private long CheckedLength(string path)
+    {
+        FileInfo file;
+        try
+        {
+            file = new FileInfo(path);
+        }
+        catch (Exception ex) when (ex is ArgumentException or PathTooLongException or NotSupportedException)
+        {
+            throw new ImageDecodeException(ImageDecodeErrorKind.NotAnImage, path, $"the path is not valid ({ex.Message.TrimEnd('.')}).", ex);
+        }
+        if (!file.Exists)
+            throw new ImageDecodeException(ImageDecodeErrorKind.NotAnImage, path, "the file does not exist.");
+        if (file.Length == 0)
+            throw new ImageDecodeException(ImageDecodeErrorKind.Empty, path, "the file is empty (0 bytes).");
+        if (file.Length > options.MaxBytes)
+            throw TooManyBytes(path, file.Length, atLeast: false);
+        return file.Length;
     }
 
     private ImageDecodeException TooManyBytes(string source, long length, bool atLeast) =>
@@ -217,10 +274,10 @@ public sealed class ImageFileDecoder
     // after their last data chunk.
     // Searching only the tail keeps this O(1) in file size and allows a little trailing junk
     // (cameras append some); an EXIF thumbnail's own end marker lies far from the tail.
-    private static bool HasEndMarker(ReadOnlySpan<byte> bytes, IImageFormat format)
+    private const int EndMarkerSearchLength = 4096;
+
+    private static bool HasEndMarker(ReadOnlySpan<byte> end, IImageFormat format)
     {
-        const int tail = 4096;
-        var end = bytes.Length > tail ? bytes[^tail..] : bytes;
         if (format.Name == PngFormat.Instance.Name)
             return end.IndexOf("IEND"u8) >= 0;
         if (format.Name == JpegFormat.Instance.Name)

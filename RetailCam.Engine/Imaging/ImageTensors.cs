@@ -54,7 +54,10 @@ public static class ImageTensors
         var planar = interleaved.permute(0, 3, 1, 2);
         if (device is not null && device.type != DeviceType.CPU)
             planar = planar.to(device); // move the bytes (4× fewer than floats), convert there
-        var result = planar.to_type(ScalarType.Float32).contiguous();
+        // copy_ converts the type and the layout in one pass; to_type would keep the permuted
+        // strides and need a second pass to become contiguous.
+        var result = empty([count, 3, height, width], ScalarType.Float32, planar.device);
+        result.copy_(planar);
         return result.MoveToOuterDisposeScope();
     }
 

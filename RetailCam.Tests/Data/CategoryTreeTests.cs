@@ -50,7 +50,7 @@ public class CategoryTreeTests
     public void Duplicate_or_empty_paths_are_refused()
     {
         Assert.Throws<ArgumentException>(() => new CategoryTree(["A/B", "A\\B"]));
-        Assert.Throws<ArgumentException>(() => new CategoryTree(["A", " / "]));
+        Assert.Throws<ArgumentException>(() => new CategoryTree(["A", "//"]));
         Assert.Throws<ArgumentException>(() => new CategoryTree(["A"]).SumUp(new float[2]));
     }
 }

@@ -9,7 +9,7 @@ namespace RetailCam.Tests.Data;
 
 public class StreamingDataLoaderTests
 {
-    private static (string Root, LabelledImage[] Good) GoodImages(int count)
+    internal static (string Root, LabelledImage[] Good) GoodImages(int count)
     {
         var root = TestImages.TempDirectory();
         var good = new LabelledImage[count];
@@ -22,7 +22,7 @@ public class StreamingDataLoaderTests
         return (root, good);
     }
 
-    private static DataLoaderOptions Options(int batch = 4, int size = 16, int workers = 2, int prefetch = 2, bool shuffle = true) => new()
+    internal static DataLoaderOptions Options(int batch = 4, int size = 16, int workers = 2, int prefetch = 2, bool shuffle = true) => new()
     {
         BatchSize = batch,
         ImageSize = size,
@@ -80,37 +80,6 @@ public class StreamingDataLoaderTests
         foreach (var skipped in loader.Skipped)
             Assert.Equal(bad[Path.GetFileName(skipped.Path)], skipped.Kind);
         Assert.Equal(0, loader.PendingBatches);
-    }
-
-    [Fact]
-    public void Decoded_but_unconsumed_batches_never_exceed_queue_plus_workers_and_memory_stays_flat()
-    {
-        // 2,000 items of 96² RGB: ~55 MB if the loader ran ahead of a slow consumer unbounded,
-        // ~0.5 MB within the bound (prefetch 3 + 2 workers, batch 8).
-        var (_, good) = GoodImages(6);
-        var items = Enumerable.Range(0, 2000).Select(i => good[i % good.Length]).ToArray();
-        var options = Options(batch: 8, size: 96, workers: 2, prefetch: 3);
-        var loader = new StreamingDataLoader(items, options, augment: true);
-
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
-        var baseline = GC.GetTotalMemory(forceFullCollection: true);
-        long worst = 0;
-        var batches = 0;
-        foreach (var batch in loader.ReadEpoch(0))
-        {
-            using (batch)
-            {
-                Assert.True(loader.PendingBatches <= options.PrefetchBatches + options.Workers, $"{loader.PendingBatches} batches pending");
-                Thread.Sleep(2); // a consumer slower than the workers
-                if (++batches % 50 == 0)
-                    worst = Math.Max(worst, GC.GetTotalMemory(forceFullCollection: true) - baseline);
-            }
-        }
-
-        Assert.Equal(250, batches);
-        Assert.InRange(loader.PeakPendingBatches, options.PrefetchBatches, options.PrefetchBatches + options.Workers); // the queue did fill
-        Assert.True(worst < 16 * 1024 * 1024, $"managed memory grew by {worst / 1048576.0:0.0} MB");
     }
 
     [Fact]
@@ -179,10 +148,75 @@ public class StreamingDataLoaderTests
     }
 
     [Fact]
+    public void Disabled_augmentation_is_a_centre_crop_and_jitter_alone_changes_colours_but_not_geometry()
+    {
+        using var photo = TestImages.Coordinates(12, 8);
+        using var expected = ImageFitter.Fit(photo, 8, 8, FitMode.CentreCrop);
+        using var plain = new TrainingAugmenter(new AugmentationOptions { Enabled = false }, 8).Apply(photo, new Random(1));
+        Assert.Equal(expected[3, 5], plain[3, 5]);
+
+        var jitterOnly = new AugmentationOptions { Strength = 1, RandomResizedCrop = false, HorizontalFlip = false };
+        var changed = 0;
+        for (var seed = 0; seed < 10; seed++)
+        {
+            using var jittered = new TrainingAugmenter(jitterOnly, 8).Apply(photo, new Random(seed));
+            Assert.Equal((8, 8), (jittered.Width, jittered.Height));
+            if (jittered[3, 5] != expected[3, 5]) changed++;
+        }
+        Assert.True(changed >= 8, $"jitter changed the colour in only {changed} of 10 draws");
+    }
+
+    [Fact]
     public void Invalid_loader_options_are_refused()
     {
         Assert.Throws<System.ComponentModel.DataAnnotations.ValidationException>(() => new StreamingDataLoader([], new DataLoaderOptions { Workers = 0 }, augment: false));
         Assert.Throws<System.ComponentModel.DataAnnotations.ValidationException>(() =>
             new StreamingDataLoader([], new DataLoaderOptions { Augmentation = new AugmentationOptions { Strength = 2 } }, augment: false));
+    }
+}
+
+/// <summary>Measures process-wide managed memory, so it runs with no other test in parallel.</summary>
+[CollectionDefinition(nameof(MemorySensitive), DisableParallelization = true)]
+public sealed class MemorySensitive;
+
+[Collection(nameof(MemorySensitive))]
+public class StreamingDataLoaderMemoryTests
+{
+    [Fact]
+    public void Decoded_but_unconsumed_batches_never_exceed_queue_plus_workers_and_memory_stays_flat()
+    {
+        // 2,000 items of 96² RGB: ~55 MB if the loader ran ahead of a slow consumer unbounded,
+        // ~0.5 MB within the bound (prefetch 3 + 2 workers, batch 8).
+        var (_, good) = StreamingDataLoaderTests.GoodImages(6);
+        var items = Enumerable.Range(0, 2000).Select(i => good[i % good.Length]).ToArray();
+        var options = StreamingDataLoaderTests.Options(batch: 8, size: 96, workers: 2, prefetch: 3);
+        var loader = new StreamingDataLoader(items, options, augment: true);
+
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        var baseline = GC.GetTotalMemory(forceFullCollection: true);
+        long worst = 0;
+        var batches = 0;
+        foreach (var batch in loader.ReadEpoch(0))
+        {
+            using (batch)
+            {
+                Assert.True(loader.PendingBatches <= options.PrefetchBatches + options.Workers, $"{loader.PendingBatches} batches pending");
+                // A consumer slower than the workers: at first it waits for the queue to fill
+                // (up to a second, so a loaded machine cannot make the test vacuous), then it
+                // keeps lagging a little.
+                if (batches < 20)
+                    SpinWait.SpinUntil(() => loader.PendingBatches >= options.PrefetchBatches, TimeSpan.FromSeconds(1));
+                else
+                    Thread.Sleep(1);
+                Assert.True(loader.PendingBatches <= options.PrefetchBatches + options.Workers, $"{loader.PendingBatches} batches pending");
+                if (++batches % 50 == 0)
+                    worst = Math.Max(worst, GC.GetTotalMemory(forceFullCollection: true) - baseline);
+            }
+        }
+
+        Assert.Equal(250, batches);
+        Assert.InRange(loader.PeakPendingBatches, options.PrefetchBatches, options.PrefetchBatches + options.Workers); // the queue did fill
+        Assert.True(worst < 16 * 1024 * 1024, $"managed memory grew by {worst / 1048576.0:0.0} MB");
     }
 }

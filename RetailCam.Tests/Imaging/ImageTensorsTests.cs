@@ -65,4 +65,21 @@ public class ImageTensorsTests
         var error = Assert.Throws<ArgumentException>(() => ImageTensors.FromInterleavedRgb(new byte[10], 1, 2, 2));
         Assert.Contains("12", error.Message);
     }
+
+    [Fact]
+    public void Conversion_leaves_only_its_result_alive()
+    {
+        using var image = TestImages.Coordinates(6, 6);
+        void Convert()
+        {
+            // No scope here: any intermediate tensor the conversion forgot would stay alive.
+            using var batch = ImageTensors.ToBatch([image, image], 8, 8, FitMode.Letterbox);
+            Assert.Equal(2L, batch.shape[0]);
+        }
+        Convert(); // first use may create lazily cached tensors
+        var before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        for (var i = 0; i < 100; i++)
+            Convert();
+        Assert.Equal(before, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+    }
 }
