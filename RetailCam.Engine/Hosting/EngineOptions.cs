@@ -21,6 +21,11 @@ public sealed class EngineOptions
     /// <summary>Folder holding ResNet18.onnx and ResNetPreprocess.onnx; empty means the copy shipped beside the application.</summary>
     public string PretrainedFolder { get; set; } = "";
 
+    /// <summary>Folders the web app may read datasets and photo folders from; empty means the data root alone.</summary>
+    public string[] FolderRoots { get; set; } = [];
+
+    public IReadOnlyList<string> ResolvedFolderRoots => FolderRoots.Length == 0 ? [ResolvedDataRoot] : FolderRoots;
+
     public string ResolvedDataRoot => string.IsNullOrWhiteSpace(DataRoot) ? DefaultDataRoot : Path.GetFullPath(DataRoot);
 
     public string ResolvedPretrainedFolder => string.IsNullOrWhiteSpace(PretrainedFolder)

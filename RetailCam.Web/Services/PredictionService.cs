@@ -52,6 +52,9 @@ public sealed class PredictionService : IDisposable
     public event Action? ModelChanged;
 
     public ImageFileDecoder Decoder => decoder;
+
+    /// <summary>The shared predictor, for bulk work that brings its own decoding.</summary>
+    public Predictor Predictor => predictor;
     public ModelInfo? ActiveModel => active;
     public IReadOnlyList<ModelInfo> Models => registry.List();
 

@@ -21,6 +21,7 @@ public static class WebHostExtensions
         builder.Services.AddHostedService(services => services.GetRequiredService<EngineStatusService>());
         builder.Services.AddSingleton<PhotoStore>();
         builder.Services.AddSingleton<PredictionService>();
+        builder.Services.AddSingleton<CatalogueJobs>();
         builder.Services.AddSingleton<QuickStartService>();
         builder.Services.AddHostedService(services => services.GetRequiredService<QuickStartService>());
 
