@@ -175,10 +175,12 @@ public sealed class StreamingDataLoader
 
         try
         {
-            while (await channel.Reader.WaitToReadAsync(stop.Token))
+            // The caller's token, not `stop`: when a worker fails it cancels `stop`, and the
+            // consumer must then see the worker's exception (completing the channel), not a cancellation.
+            while (await channel.Reader.WaitToReadAsync(cancellationToken))
             {
                 // Checked per batch so a cancelled consumer gets no further batch from the queue.
-                while (!stop.IsCancellationRequested && channel.Reader.TryRead(out var batch))
+                while (!cancellationToken.IsCancellationRequested && channel.Reader.TryRead(out var batch))
                 {
                     Interlocked.Decrement(ref pendingBatches);
                     yield return batch;

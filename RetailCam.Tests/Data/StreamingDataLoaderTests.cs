@@ -167,6 +167,23 @@ public class StreamingDataLoaderTests
     }
 
     [Fact]
+    public void A_failing_worker_surfaces_its_own_exception_not_a_cancellation()
+    {
+        var (root, good) = GoodImages(8);
+        File.WriteAllText(Path.Combine(root, "bad.png"), "not a png");
+        var items = good.Take(4).Append(new LabelledImage(Path.Combine(root, "bad.png"), 0)).Concat(good.Skip(4)).ToArray();
+        var loader = new StreamingDataLoader(items, Options(batch: 2, shuffle: false), augment: false);
+        loader.FileSkipped += _ => throw new InvalidOperationException("observer broke");
+        var error = Assert.Throws<InvalidOperationException>(() =>
+        {
+            foreach (var batch in loader.ReadEpoch(0))
+                batch.Dispose();
+        });
+        Assert.Equal("observer broke", error.Message);
+        Assert.Equal(0, loader.PendingBatches);
+    }
+
+    [Fact]
     public void Invalid_loader_options_are_refused()
     {
         Assert.Throws<System.ComponentModel.DataAnnotations.ValidationException>(() => new StreamingDataLoader([], new DataLoaderOptions { Workers = 0 }, augment: false));

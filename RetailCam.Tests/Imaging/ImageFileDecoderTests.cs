@@ -145,7 +145,12 @@ public class ImageFileDecoderTests
     [Fact]
     public void Exif_orientation_6_jpeg_comes_out_upright_with_sides_swapped()
     {
-        using var image = TestImages.Solid(32, 16, 30, 160, 90);
+        // Stored: left half red, right half blue. Orientation 6 means "rotate 90° clockwise to
+        // display", so the stored left edge becomes the top.
+        using var image = TestImages.Solid(32, 16, 220, 20, 20);
+        for (var y = 0; y < 16; y++)
+            for (var x = 16; x < 32; x++)
+                image[x, y] = new Rgb24(20, 20, 220);
         image.Metadata.ExifProfile = new ExifProfile();
         image.Metadata.ExifProfile.SetValue(ExifTag.Orientation, (ushort)6);
         var jpeg = TestImages.Encode(image, new JpegEncoder());
@@ -153,6 +158,8 @@ public class ImageFileDecoderTests
         Assert.Equal((32, 16), (header.Width, header.Height));
         using var decoded = decoder.Decode(jpeg, "rotated.jpg");
         Assert.Equal((16, 32), (decoded.Width, decoded.Height));
+        AssertClose(new Rgb24(220, 20, 20), decoded[8, 4], 30);
+        AssertClose(new Rgb24(20, 20, 220), decoded[8, 28], 30);
     }
 
     [Fact]
