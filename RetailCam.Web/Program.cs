@@ -1,5 +1,6 @@
 using MudBlazor.Services;
 using RetailCam.Engine.Hosting;
+using RetailCam.Engine.Storage;
 using RetailCam.Web.Api;
 using RetailCam.Web.Components;
 using RetailCam.Web.Services;
@@ -26,7 +27,9 @@ app.MapHealthApi();
 app.MapPredictApi();
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
 
-app.Run();
+// The history database is created or migrated before the first request.
+await StorageInitializer.InitializeAsync(app.Services);
+await app.RunAsync();
 
 /// <summary>Entry point type, visible to WebApplicationFactory in tests.</summary>
 public partial class Program;

@@ -2,7 +2,8 @@ using Microsoft.Playwright;
 
 namespace RetailCam.Tests.EndToEnd;
 
-public class CataloguePageTests(WebAppFixture app, BrowserFixture browser) : IClassFixture<WebAppFixture>, IClassFixture<BrowserFixture>
+[Collection(WebCollection.Name)]
+public class CataloguePageTests(WebAppFixture app, BrowserFixture browser)
 {
     [Fact]
     public async Task A_small_folder_is_categorised_into_a_table_and_a_csv_with_the_cli_columns()

@@ -4,7 +4,8 @@ using Microsoft.Playwright;
 
 namespace RetailCam.Tests.EndToEnd;
 
-public class HomePageTests(WebAppFixture app, BrowserFixture browser) : IClassFixture<WebAppFixture>, IClassFixture<BrowserFixture>
+[Collection(WebCollection.Name)]
+public class HomePageTests(WebAppFixture app, BrowserFixture browser)
 {
     [Fact]
     public async Task Home_page_shows_the_engine_device_and_model()

@@ -5,7 +5,8 @@ using System.Text.Json;
 namespace RetailCam.Tests.EndToEnd;
 
 /// <summary>REST on real Kestrel: good photos, the bad-input files of the data issue, and the server staying up.</summary>
-public class PredictApiTests(WebAppFixture app) : IClassFixture<WebAppFixture>
+[Collection(WebCollection.Name)]
+public class PredictApiTests(WebAppFixture app)
 {
     private static MultipartFormDataContent Form(params string[] paths)
     {
@@ -93,6 +94,15 @@ public class PredictApiTests(WebAppFixture app) : IClassFixture<WebAppFixture>
         var empty = await client.PostAsync("/api/predict", new MultipartFormDataContent { { new StringContent("x"), "other" } });
         Assert.Equal(HttpStatusCode.BadRequest, empty.StatusCode);
         Assert.Equal("application/problem+json", empty.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Fact]
+    public async Task Predictions_are_kept_in_the_history_database_of_the_configured_data_folder()
+    {
+        using var client = app.CreateClient();
+        await client.PostAsync("/api/predict", Form(TestPhotos.Good("history.png", 6)));
+        Assert.True(File.Exists(Path.Combine(app.DataRoot, "retailcam.db")));
+        Assert.NotEmpty(Directory.GetFiles(Path.Combine(app.DataRoot, "uploads"), "*", SearchOption.AllDirectories));
     }
 
     [Fact]

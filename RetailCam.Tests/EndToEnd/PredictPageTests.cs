@@ -3,7 +3,8 @@ using Microsoft.Playwright;
 
 namespace RetailCam.Tests.EndToEnd;
 
-public class PredictPageTests(WebAppFixture app, BrowserFixture browser) : IClassFixture<WebAppFixture>, IClassFixture<BrowserFixture>
+[Collection(WebCollection.Name)]
+public class PredictPageTests(WebAppFixture app, BrowserFixture browser)
 {
     private async Task<IPage> OpenPredictAsync(Action<IPage>? beforeNavigation = null)
     {

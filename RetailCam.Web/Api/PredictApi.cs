@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Mvc;
 using RetailCam.Engine.Cam;
 using RetailCam.Engine.Imaging;
 using RetailCam.Engine.Inference;
+using RetailCam.Engine.Storage;
 using RetailCam.Web.Services;
 
 namespace RetailCam.Web.Api;
@@ -31,18 +32,18 @@ public static class PredictApi
             .WithName("ListModels")
             .WithSummary("The models that can serve predictions, newest first, and the one serving now.");
 
-        api.MapGet("/uploads/{hash}", async (string hash, PhotoStore photos, CancellationToken cancellationToken) =>
+        api.MapGet("/uploads/{hash}", async (string hash, UploadStore uploads, CancellationToken cancellationToken) =>
         {
-            if (!photos.Exists(hash)) return NotFound(hash);
-            var bytes = await photos.ReadAsync(hash, cancellationToken);
-            return Results.File(bytes, PhotoStore.ContentTypeOf(bytes));
+            if (!UploadStore.IsValidHash(hash) || await uploads.FindAsync(hash, cancellationToken) is not { } upload) return NotFound(hash);
+            var bytes = await uploads.ReadBytesAsync(hash, cancellationToken);
+            return bytes is null ? NotFound(hash) : Results.File(bytes, ContentTypeOf(upload.Format));
         })
             .WithName("GetUpload")
             .WithSummary("An uploaded photo's bytes, by SHA-256.");
 
-        api.MapGet("/maps/{hash}.png", async (string hash, int @class, string? method, string? colour, PredictionService service, PhotoStore photos, CancellationToken cancellationToken) =>
+        api.MapGet("/maps/{hash}.png", async (string hash, int @class, string? method, string? colour, PredictionService service, UploadStore uploads, CancellationToken cancellationToken) =>
         {
-            if (!photos.Exists(hash)) return NotFound(hash);
+            if (!UploadStore.IsValidHash(hash) || await uploads.FindAsync(hash, cancellationToken) is null) return NotFound(hash);
             if (!TryParse(method, colour, out var kind, out var palette, out var problem)) return problem!;
             if (await service.EnsureModelAsync(cancellationToken: cancellationToken) is not { } model) return Results.Problem(new NoModelException().Message, statusCode: 503);
             if (@class < 0 || @class >= model.Categories.Count) return Results.Problem($"class must lie in [0, {model.Categories.Count - 1}].", statusCode: StatusCodes.Status400BadRequest);
@@ -53,9 +54,9 @@ public static class PredictApi
             .WithSummary("A class map of an uploaded photo as a transparent PNG (lay it over the photo; change opacity with CSS).");
 
         api.MapGet("/maps/{hash}/overlay.png", async (string hash, int @class, string? method, string? colour, float? opacity, bool? boxes,
-            PredictionService service, PhotoStore photos, CancellationToken cancellationToken) =>
+            PredictionService service, UploadStore uploads, CancellationToken cancellationToken) =>
         {
-            if (!photos.Exists(hash)) return NotFound(hash);
+            if (!UploadStore.IsValidHash(hash) || await uploads.FindAsync(hash, cancellationToken) is null) return NotFound(hash);
             if (!TryParse(method, colour, out var kind, out var palette, out var problem)) return problem!;
             if (opacity is < 0 or > 1) return Results.Problem("opacity must lie in [0, 1].", statusCode: StatusCodes.Status400BadRequest);
             if (await service.EnsureModelAsync(cancellationToken: cancellationToken) is not { } model) return Results.Problem(new NoModelException().Message, statusCode: 503);
@@ -132,6 +133,17 @@ public static class PredictApi
         }
         return Results.Ok(new { model = service.ActiveModel?.Id, images = results });
     }
+
+    private static string ContentTypeOf(string format) => format.ToUpperInvariant() switch
+    {
+        "PNG" => "image/png",
+        "JPEG" or "JPG" => "image/jpeg",
+        "GIF" => "image/gif",
+        "WEBP" => "image/webp",
+        "BMP" => "image/bmp",
+        "TIFF" => "image/tiff",
+        _ => "application/octet-stream",
+    };
 
     private static IResult NotFound(string hash) =>
         Results.Problem($"No uploaded photo has hash '{hash}'.", statusCode: StatusCodes.Status404NotFound, title: "Not found");

@@ -1,10 +1,10 @@
 using System.Collections.Concurrent;
-using System.Security.Cryptography;
 using Microsoft.Extensions.Options;
 using RetailCam.Engine.Cam;
 using RetailCam.Engine.Hosting;
 using RetailCam.Engine.Imaging;
 using RetailCam.Engine.Inference;
+using RetailCam.Engine.Storage;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 
@@ -34,18 +34,20 @@ public sealed class PredictionService : IDisposable
     private readonly Predictor predictor = new();
     private readonly ModelRegistry registry;
     private readonly ImageFileDecoder decoder;
-    private readonly PhotoStore photos;
+    private readonly UploadStore uploads;
+    private readonly PredictionHistory history;
     private readonly ILogger<PredictionService> logger;
     private readonly SemaphoreSlim modelGate = new(1, 1);
     private readonly ConcurrentDictionary<string, byte[]> mapCache = new();
     private readonly ConcurrentQueue<string> mapCacheOrder = new();
     private ModelInfo? active;
 
-    public PredictionService(IOptions<EngineOptions> engine, IOptions<ImagingOptions> imaging, PhotoStore photos, ILogger<PredictionService> logger)
+    public PredictionService(IOptions<EngineOptions> engine, ImageFileDecoder decoder, UploadStore uploads, PredictionHistory history, ILogger<PredictionService> logger)
     {
         registry = new ModelRegistry(engine.Value.ResolvedDataRoot);
-        decoder = new ImageFileDecoder(imaging.Value);
-        this.photos = photos;
+        this.decoder = decoder;
+        this.uploads = uploads;
+        this.history = history;
         this.logger = logger;
     }
 
@@ -80,23 +82,30 @@ public sealed class PredictionService : IDisposable
         return active;
     }
 
-    /// <summary>Decodes (typed errors for bad files), keeps the photo once by its hash, and predicts.</summary>
+    /// <summary>Decodes (typed errors for bad files), keeps the photo once by its hash, predicts, and records it in the history.</summary>
     public async Task<PhotoResult> PredictAsync(byte[] bytes, string fileName, PredictRequestOptions? options = null, CancellationToken cancellationToken = default)
     {
         if (await EnsureModelAsync(cancellationToken: cancellationToken) is null)
             throw new NoModelException();
         using var image = decoder.Decode(bytes, fileName);
-        var hash = await photos.SaveAsync(bytes, fileName, cancellationToken);
+        var upload = await uploads.SaveAsync(bytes, fileName, cancellationToken);
+        var prediction = await predictor.PredictAsync(image, fileName, options, cancellationToken);
+        await history.AddAsync(prediction, upload.ContentHash, options?.Method ?? ClassMapKind.Cam, cancellationToken: cancellationToken);
+        return new PhotoResult(upload.ContentHash, fileName, prediction);
+    }
+
+    /// <summary>Predicts a photo already kept (with another model, or when a history entry is reopened); not recorded again.</summary>
+    public async Task<PhotoResult> PredictStoredAsync(string hash, string fileName, PredictRequestOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        if (await EnsureModelAsync(cancellationToken: cancellationToken) is null)
+            throw new NoModelException();
+        using var image = decoder.Decode(await ReadPhotoAsync(hash, cancellationToken), fileName);
         var prediction = await predictor.PredictAsync(image, fileName, options, cancellationToken);
         return new PhotoResult(hash, fileName, prediction);
     }
 
-    /// <summary>Predicts a photo already kept (another model, or a reopened history entry).</summary>
-    public async Task<PhotoResult> PredictStoredAsync(string hash, string fileName, PredictRequestOptions? options = null, CancellationToken cancellationToken = default)
-    {
-        var bytes = await photos.ReadAsync(hash, cancellationToken);
-        return await PredictAsync(bytes, fileName, options, cancellationToken);
-    }
+    public async Task<byte[]> ReadPhotoAsync(string hash, CancellationToken cancellationToken) =>
+        await uploads.ReadBytesAsync(hash, cancellationToken) ?? throw new FileNotFoundException($"No uploaded photo has hash {hash}.");
 
     /// <summary>Transparent heat map of one class at the photo's size (capped for speed; the browser scales it).</summary>
     public async Task<byte[]> RenderMapAsync(string hash, int classIndex, ClassMapKind method, ColourMap colourMap, CancellationToken cancellationToken)
@@ -116,7 +125,7 @@ public sealed class PredictionService : IDisposable
     public async Task<byte[]> RenderOverlayAsync(string hash, int classIndex, ClassMapKind method, ColourMap colourMap, float opacity, bool boxes, CancellationToken cancellationToken)
     {
         ClassMapOverlay.CheckOpacity(opacity);
-        var bytes = await photos.ReadAsync(hash, cancellationToken);
+        var bytes = await ReadPhotoAsync(hash, cancellationToken);
         using var photo = decoder.Decode(bytes, hash);
         var prediction = await predictor.PredictAsync(photo, hash, new PredictRequestOptions { Method = method, MapClasses = [classIndex] }, cancellationToken);
         using var overlay = ClassMapOverlay.Blend(photo, prediction.Maps[0].ToHeatMap(), colourMap, opacity);
@@ -129,7 +138,7 @@ public sealed class PredictionService : IDisposable
     private async Task<(ClassMapView Map, int Width, int Height)> MapAsync(string hash, int classIndex, ClassMapKind method, CancellationToken cancellationToken)
     {
         if (await EnsureModelAsync(cancellationToken: cancellationToken) is null) throw new NoModelException();
-        var bytes = await photos.ReadAsync(hash, cancellationToken);
+        var bytes = await ReadPhotoAsync(hash, cancellationToken);
         using var photo = decoder.Decode(bytes, hash);
         var prediction = await predictor.PredictAsync(photo, hash, new PredictRequestOptions { Method = method, MapClasses = [classIndex] }, cancellationToken);
         return (prediction.Maps[0], photo.Width, photo.Height);
@@ -141,8 +150,6 @@ public sealed class PredictionService : IDisposable
         mapCacheOrder.Enqueue(key);
         while (mapCacheOrder.Count > MapCacheEntries && mapCacheOrder.TryDequeue(out var oldest)) mapCache.TryRemove(oldest, out _);
     }
-
-    public static string HashOf(ReadOnlySpan<byte> bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes));
 
     public void Dispose()
     {

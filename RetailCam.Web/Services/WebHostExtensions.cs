@@ -1,6 +1,8 @@
 using Microsoft.Extensions.Options;
 using MudBlazor.Services;
+using RetailCam.Engine.Hosting;
 using RetailCam.Engine.Imaging;
+using RetailCam.Engine.Storage;
 
 namespace RetailCam.Web.Services;
 
@@ -19,7 +21,9 @@ public static class WebHostExtensions
 
         builder.Services.AddSingleton<EngineStatusService>();
         builder.Services.AddHostedService(services => services.GetRequiredService<EngineStatusService>());
-        builder.Services.AddSingleton<PhotoStore>();
+        var engine = builder.Configuration.GetSection(EngineOptions.SectionName).Get<EngineOptions>() ?? new EngineOptions();
+        builder.Services.AddSingleton(services => new ImageFileDecoder(services.GetRequiredService<IOptions<ImagingOptions>>().Value));
+        builder.Services.AddRetailCamStorage(engine.ResolvedDataRoot);
         builder.Services.AddSingleton<PredictionService>();
         builder.Services.AddSingleton<CatalogueJobs>();
         builder.Services.AddSingleton<QuickStartService>();
