@@ -20,13 +20,31 @@ public partial class Predict
 
     [SupplyParameterFromQuery(Name = "model")] public string? ModelQuery { get; set; }
 
+    /// <summary>A history entry to reopen: its photo, predicted again with the model that made it where that still exists.</summary>
+    [SupplyParameterFromQuery(Name = "history")] public Guid? HistoryQuery { get; set; }
+
+    [Inject] private RetailCam.Engine.Storage.PredictionHistory History { get; set; } = null!;
+
+    private string? notice;
+
     /// <summary>One uploaded file: its result or the reason it could not be used.</summary>
     private sealed record UploadItem(Guid Key, string FileName, PhotoResult? Result, string? Error);
 
     protected override async Task OnInitializedAsync()
     {
-        model = await Predictions.EnsureModelAsync(ModelQuery);
         Predictions.ModelChanged += OnModelChanged;
+        if (HistoryQuery is { } id && await History.GetAsync(id) is { } record)
+        {
+            var original = Predictions.Models.FirstOrDefault(m => m.Id == record.ModelId);
+            model = await Predictions.EnsureModelAsync(original?.Id ?? ModelQuery);
+            if (original is null)
+                notice = $"The model that made this prediction ({record.ModelId}) no longer exists; shown with {model?.Id}.";
+            if (Enum.TryParse<ClassMapKind>(record.Method, out var kind)) method = kind;
+            var result = await Predictions.PredictStoredAsync(record.ContentHash, record.FileName, new PredictRequestOptions { TopK = 5, Method = method });
+            items.Add(new UploadItem(Guid.NewGuid(), record.FileName, result, null));
+            return;
+        }
+        model = await Predictions.EnsureModelAsync(ModelQuery);
     }
 
     private void OnModelChanged() => InvokeAsync(() =>
