@@ -46,6 +46,7 @@ public sealed class QuickStartService(
     IOptions<EngineOptions> engine,
     IOptions<QuickStartOptions> options,
     PredictionService predictions,
+    TrainingRunService trainingRuns,
     TorchEnvironment torch,
     ILogger<QuickStartService> logger) : BackgroundService
 {
@@ -89,9 +90,19 @@ public sealed class QuickStartService(
                 cancellationToken).GetAwaiter().GetResult();
 
             Set(new QuickStartState(QuickStartStage.Training, $"Training a first model on {demo.Images:N0} demo photos…", 0));
-            var events = new TrainingEventStream();
             var budget = TimeSpan.FromMinutes(options.Value.Minutes);
-            using var subscription = events.Subscribe(e =>
+            var spec = new TrainingJobSpec
+            {
+                DataFolder = demo.Catalogue,
+                RunFolder = runFolder,
+                Backbone = BackboneKind.ResNet18,
+                PretrainedFolder = string.IsNullOrEmpty(engine.Value.PretrainedFolder) ? null : engine.Value.ResolvedPretrainedFolder,
+                Options = new TrainingOptions { ImageSize = options.Value.ImageSize, Epochs = 3, TimeBudget = budget },
+            };
+            // Through the web's run service, so the quick-start run is listed and can be watched like any other.
+            var run = trainingRuns.StartAsync(RunId, spec, resume: unfinished, cancellationToken).GetAwaiter().GetResult();
+            using var stop = cancellationToken.Register(() => trainingRuns.Stop(RunId));
+            using var subscription = run.Events.Subscribe(e =>
             {
                 switch (e)
                 {
@@ -105,16 +116,8 @@ public sealed class QuickStartService(
                         break;
                 }
             });
-            var spec = new TrainingJobSpec
-            {
-                DataFolder = demo.Catalogue,
-                RunFolder = runFolder,
-                Backbone = BackboneKind.ResNet18,
-                PretrainedFolder = string.IsNullOrEmpty(engine.Value.PretrainedFolder) ? null : engine.Value.ResolvedPretrainedFolder,
-                Options = new TrainingOptions { ImageSize = options.Value.ImageSize, Epochs = 3, TimeBudget = budget },
-            };
-            var result = TrainingJob.Run(spec, events, control: null, resume: unfinished, cancellationToken,
-                message => logger.LogInformation("Quick start: {Message}", message));
+            var result = run.Completion.GetAwaiter().GetResult()
+                ?? throw new InvalidOperationException("The quick-start training run failed; see the Runs page and the log.");
             File.WriteAllText(Path.Combine(runFolder, "quick-start.done"), DateTimeOffset.UtcNow.ToString("O"));
             predictions.EnsureModelAsync($"run:{RunId}", cancellationToken).GetAwaiter().GetResult();
             Set(new QuickStartState(QuickStartStage.Ready,

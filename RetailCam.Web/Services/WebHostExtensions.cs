@@ -26,6 +26,7 @@ public static class WebHostExtensions
         builder.Services.AddRetailCamStorage(engine.ResolvedDataRoot);
         builder.Services.AddSingleton<PredictionService>();
         builder.Services.AddSingleton<CatalogueJobs>();
+        builder.Services.AddSingleton<TrainingRunService>();
         builder.Services.AddSingleton<QuickStartService>();
         builder.Services.AddHostedService(services => services.GetRequiredService<QuickStartService>());
 

@@ -1,0 +1,189 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using Microsoft.Extensions.Options;
+using RetailCam.Engine.Hosting;
+using RetailCam.Engine.Storage;
+using RetailCam.Engine.Training;
+
+namespace RetailCam.Web.Services;
+
+/// <summary>A run that this process is training now.</summary>
+public sealed class LiveRun : IDisposable
+{
+    public required string Id { get; init; }
+    public required TrainingJobSpec Spec { get; init; }
+    public TrainingEventStream Events { get; } = new();
+    public RunControl Control { get; } = new();
+    public CancellationTokenSource Cancellation { get; } = new();
+    public Task<TrainingJobResult?> Completion { get; internal set; } = Task.FromResult<TrainingJobResult?>(null);
+    public BatchEnded? LastBatch { get; internal set; }
+    public RunStatus Status { get; internal set; } = RunStatus.Pending;
+
+    public void Dispose()
+    {
+        Control.Dispose();
+        Cancellation.Dispose();
+    }
+}
+
+/// <summary>
+/// Background training for the web app: starts runs on their own long-running threads, lets any
+/// page pause, resume or stop them, keeps their history in SQLite, and replays what a run stored
+/// so a viewer who arrives late sees everything before the live tail.
+/// </summary>
+public sealed class TrainingRunService(IOptions<EngineOptions> engine, RunHistory history, ILogger<TrainingRunService> logger) : IDisposable
+{
+    private readonly ConcurrentDictionary<string, LiveRun> live = new();
+
+    public string RunsFolder { get; } = Path.Combine(engine.Value.ResolvedDataRoot, "runs");
+
+    /// <summary>Every event of every live run, for the SignalR hub and other process-wide listeners.</summary>
+    public event Action<TrainingEvent>? EventPublished;
+
+    /// <summary>A run started, ended or changed state: lists should refresh.</summary>
+    public event Action? RunsChanged;
+
+    public LiveRun? Live(string id) => live.GetValueOrDefault(id);
+
+    public IReadOnlyCollection<LiveRun> LiveRuns => live.Values.ToList();
+
+    public Task<IReadOnlyList<RunRecordEntity>> ListAsync(CancellationToken cancellationToken = default) => history.ListAsync(cancellationToken);
+
+    public static string NewRunId(string? label) =>
+        $"{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Slug(label ?? "run")}";
+
+    /// <summary>Starts (or, with resume, continues) a run; returns at once with the live run.</summary>
+    public async Task<LiveRun> StartAsync(string runId, TrainingJobSpec spec, bool resume = false, CancellationToken cancellationToken = default)
+    {
+        var run = new LiveRun { Id = runId, Spec = spec with { RunFolder = Path.Combine(RunsFolder, runId) } };
+        if (!live.TryAdd(runId, run)) throw new InvalidOperationException($"Run {runId} is already training.");
+        await history.UpsertAsync(new RunRecordEntity
+        {
+            Id = runId,
+            DataFolder = spec.DataFolder,
+            Backbone = spec.Backbone.ToString().ToLowerInvariant(),
+            Status = RunStatus.Pending.ToString(),
+            CreatedUtc = DateTime.UtcNow,
+            OptionsJson = JsonSerializer.Serialize(spec, RunFolder.Json),
+        }, cancellationToken);
+
+        var recorder = run.Events.Subscribe(e => Record(run, e), batchEventCapacity: 4);
+        var fanOut = run.Events.Subscribe(e => EventPublished?.Invoke(e), batchEventCapacity: 64);
+        run.Completion = Task.Factory.StartNew(() =>
+        {
+            try
+            {
+                var result = TrainingJob.Run(run.Spec, run.Events, run.Control, resume, run.Cancellation.Token,
+                    message => logger.LogInformation("Run {Run}: {Message}", runId, message));
+                history.UpsertAsync(new RunRecordEntity
+                {
+                    Id = runId,
+                    DataFolder = spec.DataFolder,
+                    Backbone = spec.Backbone.ToString().ToLowerInvariant(),
+                    Status = result.Summary.Status.ToString(),
+                    BestAccuracy = result.Summary.BestValidationAccuracy,
+                    Steps = result.Summary.Steps,
+                    Epochs = result.Summary.EpochsCompleted,
+                    ImagesPerSecond = result.Summary.ImagesPerSecond,
+                    OptionsJson = JsonSerializer.Serialize(spec, RunFolder.Json),
+                }).GetAwaiter().GetResult();
+                return result;
+            }
+            catch (Exception ex)
+            {
+                logger.LogError(ex, "Run {Run} failed", runId);
+                run.Status = RunStatus.Failed;
+                history.RecordStatusAsync(new StatusChanged(runId, run.LastBatch?.Step ?? 0, DateTimeOffset.UtcNow, RunStatus.Failed, ex.Message))
+                    .GetAwaiter().GetResult();
+                return null;
+            }
+            finally
+            {
+                // Let the last events reach their consumers before the streams go.
+                Thread.Sleep(200);
+                recorder.Dispose();
+                fanOut.Dispose();
+                live.TryRemove(runId, out _);
+                RunsChanged?.Invoke();
+                run.Dispose();
+            }
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        RunsChanged?.Invoke();
+        return run;
+    }
+
+    public bool Pause(string id) => Apply(id, r => r.Control.Pause());
+    public bool Resume(string id) => Apply(id, r => r.Control.Resume());
+    public bool Stop(string id) => Apply(id, r => { r.Control.Resume(); r.Cancellation.Cancel(); });
+
+    /// <summary>Deletes a finished run: its row and its folder. A live run must be stopped first.</summary>
+    public async Task DeleteAsync(string id, CancellationToken cancellationToken = default)
+    {
+        if (live.ContainsKey(id)) throw new InvalidOperationException("Stop the run before deleting it.");
+        if (id.Contains('/') || id.Contains('\\') || id.Contains("..")) throw new ArgumentException("Not a run id.", nameof(id));
+        await history.DeleteAsync(id, cancellationToken);
+        var folder = Path.Combine(RunsFolder, id);
+        if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
+        RunsChanged?.Invoke();
+    }
+
+    /// <summary>What a run stored, in step order: batch, epoch and status events, then snapshots; from a step on.</summary>
+    public IReadOnlyList<TrainingEvent> StoredEvents(string id, long sinceStep = 0)
+    {
+        var folder = Path.Combine(RunsFolder, id);
+        if (!Directory.Exists(folder)) return [];
+        var run = new RunFolder(folder);
+        return run.ReadEvents().Concat(run.ReadEvents(snapshots: true)).Where(e => e.Step >= sinceStep)
+            .OrderBy(e => e.Step).ThenBy(e => e is SnapshotTaken ? 1 : 0).ToList();
+    }
+
+    public string SnapshotFile(string id, string file) => Path.Combine(RunsFolder, id, "snapshots", Path.GetFileName(file));
+
+    public string ProbeFile(string id, int probe) => Path.Combine(RunsFolder, id, "probes", $"probe-{probe}.png");
+
+    private void Record(LiveRun run, TrainingEvent e)
+    {
+        try
+        {
+            switch (e)
+            {
+                case BatchEnded batch:
+                    run.LastBatch = batch;
+                    break;
+                case StatusChanged status:
+                    run.Status = status.Status;
+                    history.RecordStatusAsync(status).GetAwaiter().GetResult();
+                    RunsChanged?.Invoke();
+                    break;
+                case EpochEnded epoch:
+                    history.AddEpochMetricAsync(epoch).GetAwaiter().GetResult();
+                    RunsChanged?.Invoke();
+                    break;
+            }
+        }
+        catch (Exception ex)
+        {
+            logger.LogWarning(ex, "Could not record {Event} of run {Run}", e.GetType().Name, run.Id);
+        }
+    }
+
+    private bool Apply(string id, Action<LiveRun> action)
+    {
+        if (!live.TryGetValue(id, out var run)) return false;
+        action(run);
+        return true;
+    }
+
+    private static string Slug(string text)
+    {
+        var chars = text.ToLowerInvariant().Select(c => char.IsAsciiLetterOrDigit(c) ? c : '-').ToArray();
+        var slug = string.Join('-', new string(chars).Split('-', StringSplitOptions.RemoveEmptyEntries));
+        return slug.Length == 0 ? "run" : slug[..Math.Min(slug.Length, 40)];
+    }
+
+    public void Dispose()
+    {
+        foreach (var run in live.Values) run.Cancellation.Cancel();
+        Task.WaitAll(live.Values.Select(r => r.Completion).ToArray(), TimeSpan.FromSeconds(30));
+    }
+}
