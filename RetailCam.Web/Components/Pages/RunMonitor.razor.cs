@@ -1,0 +1,176 @@
+using System.Collections.Concurrent;
+using Microsoft.AspNetCore.Components;
+using Plotly.Blazor;
+using Plotly.Blazor.LayoutLib;
+using Plotly.Blazor.Traces;
+using RetailCam.Engine.Storage;
+using RetailCam.Engine.Training;
+using RetailCam.Web.Services;
+
+namespace RetailCam.Web.Components.Pages;
+
+/// <summary>
+/// One run, live: the stored history first, then the live tail. Curves grow with ExtendTrace (points
+/// appended, never the whole chart redrawn), batched once a second so a fast run cannot flood the circuit.
+/// </summary>
+public partial class RunMonitor
+{
+    [Parameter] public string RunId { get; set; } = "";
+    [Inject] private TrainingRunService Runs { get; set; } = null!;
+
+    private readonly ConcurrentQueue<TrainingEvent> pending = new();
+    private readonly Config config = new() { Responsive = true, DisplayModeBar = Plotly.Blazor.ConfigLib.DisplayModeBarEnum.False };
+    private readonly List<SnapshotTaken> snapshots = [];
+    private IReadOnlyList<string> categories = [];
+    private RunRecordEntity? record;
+    private LiveRun? live;
+    private IDisposable? subscription;
+    private Timer? flush;
+    private BatchEnded? lastBatch;
+    private RunStatus status = RunStatus.Pending;
+    private long lastStoredStep = -1;
+
+    private PlotlyChart? lossChart, accuracyChart, rateChart, confusionChart, perClassChart;
+    private readonly IList<ITrace> lossData = [Line("train"), Line("validation", markers: true)];
+    private readonly IList<ITrace> accuracyData = [Line("train"), Line("validation", markers: true)];
+    private readonly IList<ITrace> rateData = [Line("learning rate")];
+    private readonly IList<ITrace> confusionData = [new HeatMap { Z = [], X = [], Y = [], ColorScale = "Blues" }];
+    private readonly IList<ITrace> perClassData = [new Bar { X = [], Y = [], Orientation = Plotly.Blazor.Traces.BarLib.OrientationEnum.H }];
+    private readonly Plotly.Blazor.Layout lossLayout = Chart("Loss");
+    private readonly Plotly.Blazor.Layout accuracyLayout = Chart("Accuracy");
+    private readonly Plotly.Blazor.Layout rateLayout = Chart("Learning rate");
+    private readonly Plotly.Blazor.Layout confusionLayout = Chart("Confusion (validation, rows: true)", 360);
+    private readonly Plotly.Blazor.Layout perClassLayout = Chart("Per-class accuracy (validation)", 360);
+
+    protected override async Task OnInitializedAsync()
+    {
+        record = await Runs.ListAsync().ContinueWith(t => t.Result.FirstOrDefault(r => r.Id == RunId));
+        categories = TrainingJob.ReadRunRecord(Path.Combine(Runs.RunsFolder, RunId))?.Categories ?? [];
+        if (Enum.TryParse<RunStatus>(record?.Status, out var stored)) status = stored;
+
+        // Subscribe before reading the store, then drop live events the store already held: nothing is missed or shown twice.
+        live = Runs.Live(RunId);
+        if (live is not null)
+        {
+            status = live.Status;
+            subscription = live.Events.Subscribe(pending.Enqueue);
+        }
+        foreach (var e in Runs.StoredEvents(RunId)) Apply(e, initial: true);
+        lastStoredStep = lastBatch?.Step ?? -1;
+    }
+
+    protected override void OnAfterRender(bool firstRender)
+    {
+        if (firstRender && live is not null)
+            flush = new Timer(_ => InvokeAsync(FlushAsync), null, 1000, 1000);
+    }
+
+    private async Task FlushAsync()
+    {
+        var batches = new List<BatchEnded>();
+        var structural = false;
+        while (pending.TryDequeue(out var e))
+        {
+            if (e is BatchEnded b)
+            {
+                if (b.Step <= lastStoredStep) continue;
+                batches.Add(b);
+                lastBatch = b;
+                continue;
+            }
+            if (e is SnapshotTaken s && snapshots.Any(x => x.Step == s.Step && x.ProbeIndex == s.ProbeIndex)) continue;
+            Apply(e, initial: false);
+            structural = true;
+        }
+        if (batches.Count > 0 && lossChart is not null && accuracyChart is not null && rateChart is not null)
+        {
+            var x = batches.Select(b => (object)b.Step).ToList();
+            await lossChart.ExtendTrace(x, batches.Select(b => (object)b.Loss).ToList(), 0);
+            await accuracyChart.ExtendTrace(x, batches.Select(b => (object)b.Accuracy).ToList(), 0);
+            await rateChart.ExtendTrace(x, batches.Select(b => (object)b.LearningRate).ToList(), 0);
+        }
+        if (structural && confusionChart is not null && perClassChart is not null)
+        {
+            await confusionChart.React();
+            await perClassChart.React();
+        }
+        if (batches.Count > 0 || structural) StateHasChanged();
+    }
+
+    private void Apply(TrainingEvent e, bool initial)
+    {
+        switch (e)
+        {
+            case BatchEnded b:
+                lastBatch = b;
+                if (initial)
+                {
+                    Add(lossData[0], b.Step, b.Loss);
+                    Add(accuracyData[0], b.Step, b.Accuracy);
+                    Add(rateData[0], b.Step, b.LearningRate);
+                }
+                break;
+            case EpochEnded epoch:
+                // Validation points are rare: add them and redraw those charts.
+                Add(lossData[1], epoch.Step, epoch.Validation.Loss);
+                Add(accuracyData[1], epoch.Step, epoch.Validation.Accuracy);
+                ShowConfusion(epoch.Validation);
+                if (!initial)
+                {
+                    _ = lossChart?.React();
+                    _ = accuracyChart?.React();
+                }
+                break;
+            case StatusChanged s:
+                status = s.Status;
+                break;
+            case SnapshotTaken snapshot:
+                snapshots.Add(snapshot);
+                break;
+        }
+    }
+
+    private void ShowConfusion(ValidationResult validation)
+    {
+        var names = categories.Count == validation.Confusion.Length
+            ? categories.Select(c => (object)c[(c.LastIndexOf('/') + 1)..]).ToList()
+            : Enumerable.Range(0, validation.Confusion.Length).Select(i => (object)$"#{i}").ToList();
+        var heatmap = (HeatMap)confusionData[0];
+        heatmap.Z = validation.Confusion.Select(row => (object)row.Select(v => (object)v).ToList()).ToList();
+        heatmap.X = names;
+        heatmap.Y = names;
+        var bar = (Bar)perClassData[0];
+        bar.Y = names;
+        bar.X = validation.PerClassAccuracy.Select(v => (object)v).ToList();
+    }
+
+    private static void Add(ITrace trace, long x, double y)
+    {
+        var scatter = (Scatter)trace;
+        scatter.X.Add(x);
+        scatter.Y.Add(y);
+    }
+
+    private static Scatter Line(string name, bool markers = false) => new()
+    {
+        Name = name,
+        Mode = markers ? Plotly.Blazor.Traces.ScatterLib.ModeFlag.Lines | Plotly.Blazor.Traces.ScatterLib.ModeFlag.Markers : Plotly.Blazor.Traces.ScatterLib.ModeFlag.Lines,
+        X = [],
+        Y = [],
+    };
+
+    private static Plotly.Blazor.Layout Chart(string title, int height = 260) => new()
+    {
+        Title = new Title { Text = title },
+        Height = height,
+        Margin = new Margin { L = 50, R = 10, T = 40, B = 40 },
+        ShowLegend = true,
+        Legend = [new Legend { Orientation = Plotly.Blazor.LayoutLib.LegendLib.OrientationEnum.H }],
+    };
+
+    public async ValueTask DisposeAsync()
+    {
+        if (flush is not null) await flush.DisposeAsync();
+        subscription?.Dispose();
+    }
+}
