@@ -34,13 +34,13 @@ public partial class RunMonitor
     private readonly IList<ITrace> lossData = [Line("train"), Line("validation", markers: true)];
     private readonly IList<ITrace> accuracyData = [Line("train"), Line("validation", markers: true)];
     private readonly IList<ITrace> rateData = [Line("learning rate")];
-    private readonly IList<ITrace> confusionData = [new HeatMap { Z = [], X = [], Y = [], ColorScale = "Blues" }];
+    private readonly IList<ITrace> confusionData = [new HeatMap { Z = [], X = [], Y = [], ColorScale = "Blues", ReverseScale = true }];
     private readonly IList<ITrace> perClassData = [new Bar { X = [], Y = [], Orientation = Plotly.Blazor.Traces.BarLib.OrientationEnum.H }];
     private readonly Plotly.Blazor.Layout lossLayout = Chart("Loss");
     private readonly Plotly.Blazor.Layout accuracyLayout = Chart("Accuracy");
     private readonly Plotly.Blazor.Layout rateLayout = Chart("Learning rate");
     private readonly Plotly.Blazor.Layout confusionLayout = Chart("Confusion (validation, rows: true)", 360);
-    private readonly Plotly.Blazor.Layout perClassLayout = Chart("Per-class accuracy (validation)", 360);
+    private readonly Plotly.Blazor.Layout perClassLayout = Chart("Per-class accuracy (validation)", 360, legend: false);
 
     protected override async Task OnInitializedAsync()
     {
@@ -159,12 +159,12 @@ public partial class RunMonitor
         Y = [],
     };
 
-    private static Plotly.Blazor.Layout Chart(string title, int height = 260) => new()
+    private static Plotly.Blazor.Layout Chart(string title, int height = 260, bool legend = true) => new()
     {
         Title = new Title { Text = title },
         Height = height,
-        Margin = new Margin { L = 50, R = 10, T = 40, B = 40 },
-        ShowLegend = true,
+        Margin = new Margin { L = 70, R = 10, T = 40, B = 40 },
+        ShowLegend = legend,
         Legend = [new Legend { Orientation = Plotly.Blazor.LayoutLib.LegendLib.OrientationEnum.H }],
     };
 
