@@ -1,0 +1,72 @@
+using System.Collections.Concurrent;
+using RetailCam.Engine.Imaging;
+using RetailCam.Engine.Inference;
+using RetailCam.Engine.Models;
+using RetailCam.Engine.Training;
+using RetailCam.Tests.Support;
+
+namespace RetailCam.Tests.Inference;
+
+public sealed class PredictorBesideTrainingTests : IDisposable
+{
+    private readonly string folder = Directory.CreateTempSubdirectory("retailcam-beside-").FullName;
+
+    public void Dispose()
+    {
+        try { Directory.Delete(folder, recursive: true); } catch (IOException) { }
+    }
+
+    [Fact]
+    public async Task The_predictor_answers_concurrent_calls_while_a_run_trains_and_switches_to_each_better_model_without_dropping_one()
+    {
+        var trainSet = new SyntheticShapes(192, 32, seed: 11);
+        var validationSet = new SyntheticShapes(48, 32, seed: 12);
+        var network = CamNetworkFactory.CreateNew(BackboneKind.Vgg16, SyntheticShapes.Classes, headHiddenChannels: 8, backboneWidth: 0.0625);
+        var run = new RunFolder(folder);
+        var events = new TrainingEventStream();
+        var improved = new ConcurrentQueue<long>();
+        using var subscription = events.Subscribe(e => { if (e is EpochEnded { IsBest: true } epoch) improved.Enqueue(epoch.Step); });
+        var options = new TrainingOptions
+        {
+            Epochs = 4, BatchSize = 32, LearningRate = 3e-3, WarmupSteps = 2, HeadOnlySteps = 0, FreezeEarlyLayers = false,
+            SnapshotEverySteps = 0, CheckpointEverySteps = 0, ImageSize = 32, LabelSmoothing = 0,
+        };
+        var training = Task.Factory.StartNew(() => new Trainer(network, options, SyntheticShapes.Categories, trainSet.AsBatches(32, true),
+            validationSet.AsBatches(48, false), run, events).Run(false, CancellationToken.None), TaskCreationOptions.LongRunning);
+
+        using var predictor = new Predictor(new PredictorOptions { MaxBatch = 8 });
+        Assert.True(SpinWait.SpinUntil(() => improved.Count > 0 || training.IsCompleted, TimeSpan.FromMinutes(2)));
+        predictor.UseModel(run.ModelFolder, "best@1");
+
+        var answered = 0;
+        var photos = Enumerable.Range(0, 6).Select(i => ImageTensors.ToImage(trainSet.Batch([i]))).ToList();
+        var callers = Enumerable.Range(0, 3).Select(c => Task.Run(async () =>
+        {
+            while (!training.IsCompleted)
+            {
+                var prediction = await predictor.PredictAsync(photos[(c + answered) % photos.Count], $"caller-{c}");
+                Assert.Equal(3, prediction.Probabilities.Count);
+                Interlocked.Increment(ref answered);
+            }
+        })).ToList();
+        var seen = 1;
+        while (!training.IsCompleted)
+        {
+            if (improved.Count > seen)
+            {
+                seen = improved.Count;
+                predictor.UseModel(run.ModelFolder, $"best@{seen}");
+            }
+            await Task.Delay(20);
+        }
+        await Task.WhenAll(callers);
+        var summary = await training;
+
+        Assert.Equal(RunStatus.Completed, summary.Status);
+        Assert.True(answered > 10, $"{answered} predictions answered during training");
+        var last = await predictor.PredictAsync(photos[0], "after");
+        Assert.StartsWith("best@", last.ModelId);
+        foreach (var photo in photos) photo.Dispose();
+        network.Dispose();
+    }
+}
