@@ -31,7 +31,7 @@ public sealed record PhotoResult(string ContentHash, string FileName, Prediction
 public sealed class PredictionService : IDisposable
 {
     private const int MapCacheEntries = 256;
-    private readonly Predictor predictor = new();
+    private readonly Predictor predictor;
     private readonly ModelRegistry registry;
     private readonly ImageFileDecoder decoder;
     private readonly UploadStore uploads;
@@ -42,8 +42,10 @@ public sealed class PredictionService : IDisposable
     private readonly ConcurrentQueue<string> mapCacheOrder = new();
     private ModelInfo? active;
 
-    public PredictionService(IOptions<EngineOptions> engine, ImageFileDecoder decoder, UploadStore uploads, PredictionHistory history, ILogger<PredictionService> logger)
+    public PredictionService(IOptions<EngineOptions> engine, IOptions<PredictorOptions> inference, ImageFileDecoder decoder, UploadStore uploads,
+        PredictionHistory history, ILogger<PredictionService> logger)
     {
+        predictor = new Predictor(inference.Value);
         registry = new ModelRegistry(engine.Value.ResolvedDataRoot);
         this.decoder = decoder;
         this.uploads = uploads;

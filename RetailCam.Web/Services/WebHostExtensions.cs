@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using MudBlazor.Services;
 using RetailCam.Engine.Hosting;
 using RetailCam.Engine.Imaging;
+using RetailCam.Engine.Inference;
 using RetailCam.Engine.Storage;
 
 namespace RetailCam.Web.Services;
@@ -17,6 +18,7 @@ public static class WebHostExtensions
 
         builder.Services.AddOptions<ImagingOptions>().BindConfiguration(ImagingOptions.SectionName)
             .Validate(o => { o.Validate(); return true; }).ValidateOnStart();
+        builder.Services.AddOptions<PredictorOptions>().BindConfiguration(PredictorOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOptions<QuickStartOptions>().BindConfiguration(QuickStartOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
 
         builder.Services.AddSingleton<EngineStatusService>();
