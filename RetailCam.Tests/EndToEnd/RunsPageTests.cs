@@ -1,0 +1,87 @@
+using Microsoft.Playwright;
+using RetailCam.Tests.Support;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.PixelFormats;
+
+namespace RetailCam.Tests.EndToEnd;
+
+[Collection(WebCollection.Name)]
+public class RunsPageTests(WebAppFixture app, BrowserFixture browser)
+{
+    /// <summary>A small dataset of coloured shapes as a folder tree of PNGs under the app's data folder.</summary>
+    private string WriteShapesDataset()
+    {
+        var root = Path.Combine(app.DataRoot, "shapes");
+        var set = new SyntheticShapes(72, 32, seed: 31);
+        for (var i = 0; i < set.Images.Count; i++)
+        {
+            var folder = Path.Combine(root, SyntheticShapes.Categories[set.Labels[i]]);
+            Directory.CreateDirectory(folder);
+            var pixels = set.Images[i];
+            using var image = new Image<Rgb24>(32, 32);
+            for (var y = 0; y < 32; y++)
+            for (var x = 0; x < 32; x++)
+                image[x, y] = new Rgb24((byte)pixels[y * 32 + x], (byte)pixels[1024 + y * 32 + x], (byte)pixels[2048 + y * 32 + x]);
+            image.SaveAsPng(Path.Combine(folder, $"{i:D3}.png"));
+        }
+        return root;
+    }
+
+    private static ILocator Input(IPage page, string testId) =>
+        page.Locator($"input[data-testid={testId}], [data-testid={testId}] input").First;
+
+    [Fact]
+    public async Task A_run_started_in_the_page_shows_growing_curves_and_a_filmstrip_that_changes_and_a_late_viewer_sees_the_same_history()
+    {
+        WriteShapesDataset();
+        var page = await browser.Browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1400, Height = 1000 } });
+        await page.GotoAsync(new Uri(app.BaseAddress, "runs").ToString());
+        await page.GetByTestId("app-interactive").WaitForAsync(new LocatorWaitForOptions { State = WaitForSelectorState.Attached, Timeout = 60_000 });
+        await page.GetByTestId("new-run").ClickAsync();
+        await page.GetByTestId("new-run-dialog").WaitForAsync();
+        await Input(page, "new-run-folder").FillAsync("shapes");
+        await Input(page, "new-run-epochs").FillAsync("8");
+        await Input(page, "new-run-batch").FillAsync("16");
+        await Input(page, "new-run-size").FillAsync("32");
+        await Input(page, "new-run-snapshot-every").FillAsync("2");
+        await Input(page, "new-run-probes").FillAsync("3");
+        await page.GetByTestId("new-run-start").ClickAsync();
+        await page.WaitForURLAsync("**/runs/2*", new PageWaitForURLOptions { Timeout = 60_000 });
+
+        // The filmstrip shows a map, then a newer one while the run goes on.
+        await page.WaitForFunctionAsync("() => { const i = document.querySelector('[data-testid=filmstrip-map]'); return i && i.complete && i.naturalWidth > 0; }",
+            null, new PageWaitForFunctionOptions { Timeout = 120_000 });
+        var firstMap = await page.GetByTestId("filmstrip-map").First.GetAttributeAsync("src");
+        await page.WaitForFunctionAsync("src => { const i = document.querySelector('[data-testid=filmstrip-map]'); return i && i.getAttribute('src') !== src; }",
+            firstMap, new PageWaitForFunctionOptions { Timeout = 120_000 });
+        Assert.Equal(3, await page.GetByTestId("filmstrip-frame").CountAsync());
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(BrowserFixture.ScreenshotFolder, "run-monitor-live.png"), FullPage = true });
+
+        await Assertions.Expect(page.GetByTestId("run-status")).ToHaveTextAsync("Completed", new LocatorAssertionsToHaveTextOptions { Timeout = 180_000 });
+        await page.WaitForTimeoutAsync(1500);
+        var points = await page.EvaluateAsync<int>("() => document.getElementById('loss-chart').data[0].x.length");
+        var validationPoints = await page.EvaluateAsync<int>("() => document.getElementById('accuracy-chart').data[1].x.length");
+        Assert.True(points >= 16, $"{points} loss points");
+        Assert.Equal(8, validationPoints);
+        var stepLabel = await page.GetByTestId("filmstrip-step").InnerTextAsync();
+
+        // Scrub back to the first snapshot.
+        var slider = page.GetByTestId("filmstrip-slider").Locator("input[type=range]").First;
+        await slider.FocusAsync();
+        await page.Keyboard.PressAsync("Home");
+        await Assertions.Expect(page.GetByTestId("filmstrip-step")).ToContainTextAsync("step 0 (1 of");
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(BrowserFixture.ScreenshotFolder, "run-monitor.png"), FullPage = true });
+
+        // A second viewer who arrives after the run sees the same history.
+        await using var late = await browser.Browser.NewContextAsync();
+        var latePage = await late.NewPageAsync();
+        await latePage.GotoAsync(page.Url);
+        await Assertions.Expect(latePage.GetByTestId("filmstrip-step")).ToHaveTextAsync(stepLabel, new LocatorAssertionsToHaveTextOptions { Timeout = 60_000 });
+        await latePage.WaitForFunctionAsync("() => document.getElementById('loss-chart') && document.getElementById('loss-chart').data");
+        Assert.Equal(points, await latePage.EvaluateAsync<int>("() => document.getElementById('loss-chart').data[0].x.length"));
+
+        await page.GotoAsync(new Uri(app.BaseAddress, "runs").ToString());
+        await page.GetByTestId("run-link").First.WaitForAsync();
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(BrowserFixture.ScreenshotFolder, "runs.png"), FullPage = true });
+    }
+}
