@@ -78,6 +78,12 @@ public partial class Compare
             notice = $"{upload.FileName}: {ex.Reason}";
             return;
         }
+        catch (FileNotFoundException)
+        {
+            // The history still names the photo but its file was removed from the data folder.
+            notice = $"The file of {upload.FileName} is no longer in the data folder.";
+            return;
+        }
         finally
         {
             busy = false;
