@@ -47,6 +47,7 @@ public class ComparePageTests(WebAppFixture app, BrowserFixture browser)
         await WaitForTilesAsync(page, 3);
         Assert.Equal(3, (await page.GetByTestId("compare-tile").EvaluateAllAsync<string[]>("ts => ts.map(t => t.dataset.class)")).Distinct().Count());
         Assert.Contains("compare?photo=", page.Url);
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(BrowserFixture.ScreenshotFolder, "compare-classes.png"), FullPage = true });
 
         await page.GetByTestId("mode-methods").ClickAsync();
         await page.Locator("[data-testid=compare-tile][data-method=GradCamPlusPlus]").WaitForAsync(new LocatorWaitForOptions { Timeout = 60_000 });
