@@ -41,27 +41,47 @@ public static class PredictApi
             .WithName("GetUpload")
             .WithSummary("An uploaded photo's bytes, by SHA-256.");
 
-        api.MapGet("/maps/{hash}.png", async (string hash, int @class, string? method, string? colour, PredictionService service, UploadStore uploads, CancellationToken cancellationToken) =>
+        api.MapGet("/maps/{hash}.png", async (string hash, string? model, int @class, string? method, string? colour, PredictionService service, UploadStore uploads, CancellationToken cancellationToken) =>
         {
             if (!UploadStore.IsValidHash(hash) || await uploads.FindAsync(hash, cancellationToken) is null) return NotFound(hash);
             if (!TryParse(method, colour, out var kind, out var palette, out var problem)) return problem!;
-            if (await service.EnsureModelAsync(cancellationToken: cancellationToken) is not { } model) return Results.Problem(new NoModelException().Message, statusCode: 503);
-            if (@class < 0 || @class >= model.Categories.Count) return Results.Problem($"class must lie in [0, {model.Categories.Count - 1}].", statusCode: StatusCodes.Status400BadRequest);
-            var png = await service.RenderMapAsync(hash, @class, kind, palette, cancellationToken);
+            if (await ResolveModelAsync(service, model, @class, cancellationToken) is { } refused) return refused;
+            var png = await service.RenderMapAsync(hash, model, @class, kind, palette, cancellationToken);
             return Results.File(png, "image/png");
         })
             .WithName("GetClassMap")
-            .WithSummary("A class map of an uploaded photo as a transparent PNG (lay it over the photo; change opacity with CSS).");
+            .WithSummary("A class map of an uploaded photo as a transparent PNG (lay it over the photo; change opacity with CSS).")
+            .WithDescription("`model` picks the model that draws the map (default: the one serving now), so maps of several models can be shown side by side.");
 
-        api.MapGet("/maps/{hash}/overlay.png", async (string hash, int @class, string? method, string? colour, float? opacity, bool? boxes,
+        api.MapGet("/maps/{hash}.json", async (string hash, string? model, int @class, string? method, PredictionService service, UploadStore uploads, CancellationToken cancellationToken) =>
+        {
+            if (!UploadStore.IsValidHash(hash) || await uploads.FindAsync(hash, cancellationToken) is null) return NotFound(hash);
+            if (!TryParse(method, null, out var kind, out _, out var problem)) return problem!;
+            if (await ResolveModelAsync(service, model, @class, cancellationToken) is { } refused) return refused;
+            var summary = await service.DescribeMapAsync(hash, model, @class, kind, cancellationToken);
+            return Results.Ok(new
+            {
+                model = summary.ModelId,
+                @class = summary.ClassIndex,
+                category = summary.Category,
+                method = summary.Method.ToString(),
+                probability = Math.Round(summary.Probability, 6),
+                width = summary.Width,
+                height = summary.Height,
+                boxes = summary.Boxes.Select(b => new { category = b.Category, probability = Math.Round(b.Probability, 6), xMin = b.XMin, yMin = b.YMin, xMax = b.XMax, yMax = b.YMax }),
+            });
+        })
+            .WithName("GetClassMapSummary")
+            .WithSummary("What a class map shows besides its pixels: the class's probability under the model and the boxes found on that map.");
+
+        api.MapGet("/maps/{hash}/overlay.png", async (string hash, string? model, int @class, string? method, string? colour, float? opacity, bool? boxes,
             PredictionService service, UploadStore uploads, CancellationToken cancellationToken) =>
         {
             if (!UploadStore.IsValidHash(hash) || await uploads.FindAsync(hash, cancellationToken) is null) return NotFound(hash);
             if (!TryParse(method, colour, out var kind, out var palette, out var problem)) return problem!;
             if (opacity is < 0 or > 1) return Results.Problem("opacity must lie in [0, 1].", statusCode: StatusCodes.Status400BadRequest);
-            if (await service.EnsureModelAsync(cancellationToken: cancellationToken) is not { } model) return Results.Problem(new NoModelException().Message, statusCode: 503);
-            if (@class < 0 || @class >= model.Categories.Count) return Results.Problem($"class must lie in [0, {model.Categories.Count - 1}].", statusCode: StatusCodes.Status400BadRequest);
-            var png = await service.RenderOverlayAsync(hash, @class, kind, palette, opacity ?? 0.5f, boxes ?? true, cancellationToken);
+            if (await ResolveModelAsync(service, model, @class, cancellationToken) is { } refused) return refused;
+            var png = await service.RenderOverlayAsync(hash, model, @class, kind, palette, opacity ?? 0.5f, boxes ?? true, cancellationToken);
             return Results.File(png, "image/png", $"overlay-{hash[..12]}.png");
         })
             .WithName("GetOverlay")
@@ -132,6 +152,18 @@ public static class PredictApi
                 extensions: new Dictionary<string, object?> { ["errors"] = errors.Select(e => new { file = e.File, error = e.Message }).ToList() });
         }
         return Results.Ok(new { model = service.ActiveModel?.Id, images = results });
+    }
+
+    /// <summary>Null when the model (named, or the serving one) exists and has the class; otherwise the problem to answer.</summary>
+    private static async Task<IResult?> ResolveModelAsync(PredictionService service, string? model, int classIndex, CancellationToken cancellationToken)
+    {
+        if (await service.FindModelAsync(model, cancellationToken) is not { } found)
+            return model is null
+                ? Results.Problem(new NoModelException().Message, statusCode: StatusCodes.Status503ServiceUnavailable)
+                : Results.Problem($"No model '{model}'.", statusCode: StatusCodes.Status404NotFound, title: "Not found");
+        if (classIndex < 0 || classIndex >= found.Categories.Count)
+            return Results.Problem($"class must lie in [0, {found.Categories.Count - 1}] for model {found.Id}.", statusCode: StatusCodes.Status400BadRequest);
+        return null;
     }
 
     private static string ContentTypeOf(string format) => format.ToUpperInvariant() switch

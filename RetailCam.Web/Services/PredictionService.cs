@@ -16,12 +16,26 @@ public sealed record PhotoResult(string ContentHash, string FileName, Prediction
     public string PhotoUrl => $"/api/uploads/{ContentHash}";
 
     public string MapUrl(int classIndex, ClassMapKind method, string colourMap) =>
-        $"/api/maps/{ContentHash}.png?model={Uri.EscapeDataString(Prediction.ModelId)}&class={classIndex}&method={method}&colour={colourMap}";
+        MapUrls.Map(ContentHash, Prediction.ModelId, classIndex, method, colourMap);
 
     public string OverlayUrl(int classIndex, ClassMapKind method, string colourMap, double opacity, bool boxes) =>
         $"/api/maps/{ContentHash}/overlay.png?model={Uri.EscapeDataString(Prediction.ModelId)}&class={classIndex}&method={method}&colour={colourMap}" +
         $"&opacity={opacity.ToString("0.##", System.Globalization.CultureInfo.InvariantCulture)}&boxes={(boxes ? "true" : "false")}";
 }
+
+/// <summary>Addresses of a photo's class maps; the model is part of the address, so a map always matches the model named.</summary>
+public static class MapUrls
+{
+    public static string Map(string hash, string modelId, int classIndex, ClassMapKind method, string colourMap) =>
+        $"/api/maps/{hash}.png?model={Uri.EscapeDataString(modelId)}&class={classIndex}&method={method}&colour={Uri.EscapeDataString(colourMap)}";
+}
+
+/// <summary>
+/// One class map of a photo under one model and one method: the class's probability under that model
+/// and the boxes found on that map (in photo pixels), which is what a Compare tile shows beside the image.
+/// </summary>
+public sealed record ClassMapSummary(string ContentHash, string ModelId, int ClassIndex, string Category, ClassMapKind Method,
+    double Probability, int Width, int Height, IReadOnlyList<ProductBox> Boxes);
 
 /// <summary>
 /// The web app's door to inference: one predictor (micro-batching all users' requests), the choice of
@@ -31,7 +45,11 @@ public sealed record PhotoResult(string ContentHash, string FileName, Prediction
 public sealed class PredictionService : IDisposable
 {
     private const int MapCacheEntries = 256;
+    // Each pooled model holds its own weights and worker thread: a few at most, enough for a comparison.
+    private const int PooledModels = 3;
+    private readonly PredictorOptions predictorOptions;
     private readonly Predictor predictor;
+    private readonly ModelPredictorPool pool;
     private readonly ModelRegistry registry;
     private readonly ImageFileDecoder decoder;
     private readonly UploadStore uploads;
@@ -40,13 +58,18 @@ public sealed class PredictionService : IDisposable
     private readonly SemaphoreSlim modelGate = new(1, 1);
     private readonly ConcurrentDictionary<string, byte[]> mapCache = new();
     private readonly ConcurrentQueue<string> mapCacheOrder = new();
+    // The forward pass behind a map, kept so that a tile's summary and its image (two requests) cost one pass.
+    private readonly ConcurrentDictionary<string, Prediction> computedMaps = new();
+    private readonly ConcurrentQueue<string> computedMapsOrder = new();
     private ModelInfo? active;
 
     public PredictionService(IOptions<EngineOptions> engine, IOptions<PredictorOptions> inference, ImageFileDecoder decoder, UploadStore uploads,
         PredictionHistory history, ILogger<PredictionService> logger)
     {
-        predictor = new Predictor(inference.Value);
+        predictorOptions = inference.Value;
         registry = new ModelRegistry(engine.Value.ResolvedDataRoot);
+        predictor = new Predictor(predictorOptions);
+        pool = new ModelPredictorPool(PooledModels, predictorOptions);
         this.decoder = decoder;
         this.uploads = uploads;
         this.history = history;
@@ -109,27 +132,68 @@ public sealed class PredictionService : IDisposable
     public async Task<byte[]> ReadPhotoAsync(string hash, CancellationToken cancellationToken) =>
         await uploads.ReadBytesAsync(hash, cancellationToken) ?? throw new FileNotFoundException($"No uploaded photo has hash {hash}.");
 
-    /// <summary>Transparent heat map of one class at the photo's size (capped for speed; the browser scales it).</summary>
-    public async Task<byte[]> RenderMapAsync(string hash, int classIndex, ClassMapKind method, ColourMap colourMap, CancellationToken cancellationToken)
+    /// <summary>The model a map request names, or the one serving now when none is named; null when it does not exist.</summary>
+    public async Task<ModelInfo?> FindModelAsync(string? id, CancellationToken cancellationToken = default) =>
+        id is null ? await EnsureModelAsync(cancellationToken: cancellationToken) : registry.Find(id);
+
+    /// <summary>Transparent heat map of one class, rendered with the model serving now.</summary>
+    public Task<byte[]> RenderMapAsync(string hash, int classIndex, ClassMapKind method, ColourMap colourMap, CancellationToken cancellationToken) =>
+        RenderMapAsync(hash, null, classIndex, method, colourMap, cancellationToken);
+
+    /// <summary>Transparent heat map of one class under the named model (the serving one when null), at the photo's size (capped for speed; the browser scales it).</summary>
+    public async Task<byte[]> RenderMapAsync(string hash, string? modelId, int classIndex, ClassMapKind method, ColourMap colourMap, CancellationToken cancellationToken)
     {
-        var key = $"{active?.Id}|{active?.Created.Ticks}|{hash}|{classIndex}|{method}|{colourMap.Name}";
+        var model = await RequireModelAsync(modelId, cancellationToken);
+        var key = $"{MapKey(model, hash, classIndex, method)}|{colourMap.Name}";
         if (mapCache.TryGetValue(key, out var cached)) return cached;
-        var (map, width, height) = await MapAsync(hash, classIndex, method, cancellationToken);
+        var prediction = await ComputeMapAsync(model, hash, classIndex, method, cancellationToken);
+        var (width, height) = (prediction.Width, prediction.Height);
         var scale = Math.Min(1.0, 1024.0 / Math.Max(width, height));
-        using var image = ClassMapOverlay.RenderTransparent(map.ToHeatMap(), colourMap, HeatMapAlpha.FromValue, 1f,
+        using var image = ClassMapOverlay.RenderTransparent(prediction.Maps[0].ToHeatMap(), colourMap, HeatMapAlpha.FromValue, 1f,
             Math.Max(1, (int)(width * scale)), Math.Max(1, (int)(height * scale)));
         var png = ClassMapOverlay.EncodePng(image);
-        Remember(key, png);
+        Remember(mapCache, mapCacheOrder, key, png);
         return png;
     }
 
+    /// <summary>What a map shows besides its pixels: the class's probability under that model and the boxes of that very map.</summary>
+    public async Task<ClassMapSummary> DescribeMapAsync(string hash, string? modelId, int classIndex, ClassMapKind method, CancellationToken cancellationToken = default)
+    {
+        var model = await RequireModelAsync(modelId, cancellationToken);
+        var prediction = await ComputeMapAsync(model, hash, classIndex, method, cancellationToken);
+        var map = prediction.Maps[0];
+        return new ClassMapSummary(hash, model.Id, classIndex, map.Category, method, prediction.Probabilities[classIndex],
+            prediction.Width, prediction.Height, BoxesOf(map, prediction, model.InputSize));
+    }
+
+    /// <summary>
+    /// The predictor gives boxes only from CAM maps of confident classes; a comparison wants the boxes of the map
+    /// on screen, for any class and method, so they are found here the same way (regions above the threshold at
+    /// the network's input size, scaled to the photo).
+    /// </summary>
+    private IReadOnlyList<ProductBox> BoxesOf(ClassMapView map, Prediction prediction, int inputSize)
+    {
+        var upsampled = Predictor.UpsampleBilinear(map.Values, map.Width, map.Height, inputSize, inputSize);
+        var probability = prediction.Probabilities[map.ClassIndex];
+        return Localisation.ProductRegions(upsampled, inputSize, inputSize, predictorOptions.BoxThreshold)
+            .Select(region => region.Box.Scale((double)prediction.Width / inputSize, (double)prediction.Height / inputSize))
+            .Select(box => new ProductBox(map.Category, probability, Math.Max(0, box.XMin), Math.Max(0, box.YMin),
+                Math.Min(prediction.Width, box.XMax), Math.Min(prediction.Height, box.YMax)))
+            .ToList();
+    }
+
     /// <summary>The photo with the map blended in and the boxes drawn: the file a user downloads.</summary>
-    public async Task<byte[]> RenderOverlayAsync(string hash, int classIndex, ClassMapKind method, ColourMap colourMap, float opacity, bool boxes, CancellationToken cancellationToken)
+    public async Task<byte[]> RenderOverlayAsync(string hash, int classIndex, ClassMapKind method, ColourMap colourMap, float opacity, bool boxes, CancellationToken cancellationToken) =>
+        await RenderOverlayAsync(hash, null, classIndex, method, colourMap, opacity, boxes, cancellationToken);
+
+    /// <summary>The same, under the named model (the serving one when null).</summary>
+    public async Task<byte[]> RenderOverlayAsync(string hash, string? modelId, int classIndex, ClassMapKind method, ColourMap colourMap, float opacity, bool boxes, CancellationToken cancellationToken)
     {
         ClassMapOverlay.CheckOpacity(opacity);
+        var model = await RequireModelAsync(modelId, cancellationToken);
+        var prediction = await ComputeMapAsync(model, hash, classIndex, method, cancellationToken);
         var bytes = await ReadPhotoAsync(hash, cancellationToken);
         using var photo = decoder.Decode(bytes, hash);
-        var prediction = await predictor.PredictAsync(photo, hash, new PredictRequestOptions { Method = method, MapClasses = [classIndex] }, cancellationToken);
         using var overlay = ClassMapOverlay.Blend(photo, prediction.Maps[0].ToHeatMap(), colourMap, opacity);
         if (boxes)
             foreach (var box in prediction.Boxes.Where(b => b.Category == prediction.Maps[0].Category))
@@ -137,26 +201,169 @@ public sealed class PredictionService : IDisposable
         return ClassMapOverlay.EncodePng(overlay);
     }
 
-    private async Task<(ClassMapView Map, int Width, int Height)> MapAsync(string hash, int classIndex, ClassMapKind method, CancellationToken cancellationToken)
+    private async Task<ModelInfo> RequireModelAsync(string? modelId, CancellationToken cancellationToken)
     {
-        if (await EnsureModelAsync(cancellationToken: cancellationToken) is null) throw new NoModelException();
-        var bytes = await ReadPhotoAsync(hash, cancellationToken);
-        using var photo = decoder.Decode(bytes, hash);
-        var prediction = await predictor.PredictAsync(photo, hash, new PredictRequestOptions { Method = method, MapClasses = [classIndex] }, cancellationToken);
-        return (prediction.Maps[0], photo.Width, photo.Height);
+        var model = await FindModelAsync(modelId, cancellationToken);
+        if (model is not null) return model;
+        if (modelId is null) throw new NoModelException();
+        throw new KeyNotFoundException($"Model '{modelId}' does not exist.");
     }
 
-    private void Remember(string key, byte[] png)
+    private static string MapKey(ModelInfo model, string hash, int classIndex, ClassMapKind method) =>
+        $"{model.Id}|{model.Created.Ticks}|{hash}|{classIndex}|{method}";
+
+    /// <summary>One forward pass (and backward, for the gradient methods) of the photo under the model, asking for one class's map.</summary>
+    private async Task<Prediction> ComputeMapAsync(ModelInfo model, string hash, int classIndex, ClassMapKind method, CancellationToken cancellationToken)
     {
-        if (!mapCache.TryAdd(key, png)) return;
-        mapCacheOrder.Enqueue(key);
-        while (mapCacheOrder.Count > MapCacheEntries && mapCacheOrder.TryDequeue(out var oldest)) mapCache.TryRemove(oldest, out _);
+        if (classIndex < 0 || classIndex >= model.Categories.Count)
+            throw new ArgumentOutOfRangeException(nameof(classIndex), classIndex, $"Class {classIndex} does not exist: model {model.Id} has {model.Categories.Count} classes.");
+        var key = MapKey(model, hash, classIndex, method);
+        if (computedMaps.TryGetValue(key, out var known)) return known;
+        var bytes = await ReadPhotoAsync(hash, cancellationToken);
+        using var photo = decoder.Decode(bytes, hash);
+        var prediction = await PredictWithAsync(model, photo, hash, new PredictRequestOptions { Method = method, MapClasses = [classIndex] }, cancellationToken);
+        Remember(computedMaps, computedMapsOrder, key, prediction);
+        return prediction;
+    }
+
+    /// <summary>
+    /// Predicts with exactly the given model: the shared predictor when it serves that model, otherwise a pooled
+    /// predictor of its own, so that a map asked for one model is never drawn by another the user switched to.
+    /// </summary>
+    private async Task<Prediction> PredictWithAsync(ModelInfo model, SixLabors.ImageSharp.Image<Rgb24> photo, string source, PredictRequestOptions options, CancellationToken cancellationToken)
+    {
+        if (Volatile.Read(ref active) is { } serving && serving.Id == model.Id && serving.Created == model.Created)
+        {
+            var prediction = await predictor.PredictAsync(photo, source, options, cancellationToken);
+            // Another user may have switched the shared predictor between the check and the batch.
+            if (prediction.ModelId == model.Id) return prediction;
+        }
+        using var lease = await pool.LeaseAsync(model, cancellationToken);
+        return await lease.Predictor.PredictAsync(photo, source, options, cancellationToken);
+    }
+
+    private static void Remember<T>(ConcurrentDictionary<string, T> cache, ConcurrentQueue<string> order, string key, T value)
+    {
+        if (!cache.TryAdd(key, value)) return;
+        order.Enqueue(key);
+        while (order.Count > MapCacheEntries && order.TryDequeue(out var oldest)) cache.TryRemove(oldest, out _);
     }
 
     public void Dispose()
     {
         predictor.Dispose();
+        pool.Dispose();
         modelGate.Dispose();
+    }
+
+    /// <summary>
+    /// Predictors for models other than the serving one, most recently used kept. A predictor pushed out is
+    /// disposed only when its last lease ends, so a request in flight never meets a disposed predictor.
+    /// </summary>
+    private sealed class ModelPredictorPool(int capacity, PredictorOptions options) : IDisposable
+    {
+        private readonly object gate = new();
+        private readonly List<Entry> entries = [];
+
+        public async Task<Lease> LeaseAsync(ModelInfo model, CancellationToken cancellationToken)
+        {
+            Entry entry;
+            lock (gate)
+            {
+                entry = entries.FirstOrDefault(e => e.Model.Id == model.Id && e.Model.Created == model.Created) ?? new Entry(model, options);
+                entries.Remove(entry);
+                entries.Insert(0, entry);
+                while (entries.Count > capacity)
+                {
+                    entries[^1].Retire();
+                    entries.RemoveAt(entries.Count - 1);
+                }
+                entry.Acquire();
+            }
+            try
+            {
+                await entry.Loaded.WaitAsync(cancellationToken);
+                return new Lease(entry);
+            }
+            catch
+            {
+                entry.Release();
+                // A model that failed to load is not kept: the next request tries again and reports the reason.
+                if (entry.Loaded.IsFaulted)
+                    lock (gate)
+                        if (entries.Remove(entry)) entry.Retire();
+                throw;
+            }
+        }
+
+        public void Dispose()
+        {
+            lock (gate)
+            {
+                foreach (var entry in entries) entry.Retire();
+                entries.Clear();
+            }
+        }
+
+        public sealed class Lease(Entry entry) : IDisposable
+        {
+            private int released;
+            public Predictor Predictor => entry.Predictor;
+            public void Dispose()
+            {
+                if (Interlocked.Exchange(ref released, 1) == 0) entry.Release();
+            }
+        }
+
+        public sealed class Entry
+        {
+            private readonly object gate = new();
+            private int users;
+            private bool retired;
+
+            public Entry(ModelInfo model, PredictorOptions options)
+            {
+                Model = model;
+                Predictor = new Predictor(options);
+                Loaded = Task.Run(() => Predictor.UseModel(model.Folder, model.Id));
+            }
+
+            public ModelInfo Model { get; }
+            public Predictor Predictor { get; }
+            public Task Loaded { get; }
+
+            public void Acquire()
+            {
+                lock (gate) users++;
+            }
+
+            public void Release()
+            {
+                lock (gate)
+                {
+                    users--;
+                    if (!retired || users > 0) return;
+                }
+                DisposeLater();
+            }
+
+            public void Retire()
+            {
+                lock (gate)
+                {
+                    retired = true;
+                    if (users > 0) return;
+                }
+                DisposeLater();
+            }
+
+            // Disposing joins the worker thread after its last batch: not on a request's thread.
+            private void DisposeLater() => _ = Task.Run(async () =>
+            {
+                try { await Loaded; } catch { /* the load's failure was reported to the request that waited for it */ }
+                Predictor.Dispose();
+            });
+        }
     }
 }
 
