@@ -162,6 +162,26 @@ public class TrainingHubTests(WebAppFixture app)
     }
 
     [Fact]
+    public async Task Watch_exits_1_with_the_final_json_when_the_run_fails()
+    {
+        // One category cannot be trained: the job fails before its first step, so the watcher learns
+        // the outcome from the server rather than from a status message.
+        var folder = Path.Combine(app.DataRoot, "datasets", "one-category");
+        Directory.CreateDirectory(Path.Combine(folder, "Only"));
+        File.Copy(Directory.EnumerateFiles(Dataset(), "*.png", SearchOption.AllDirectories).First(), Path.Combine(folder, "Only", "a.png"), overwrite: true);
+        var runId = NewRunId("fails");
+        await Runs.StartAsync(runId, new TrainingJobSpec { DataFolder = folder, RunFolder = "" });
+
+        var (exit, stdout, stderr) = await RunCliAsync("watch", runId, "--url", app.BaseAddress.ToString(), "--json");
+
+        Assert.True(exit == 1, stderr);
+        using var json = JsonDocument.Parse(stdout.TrimEnd().Split('\n')[^1]);
+        Assert.Equal(runId, json.RootElement.GetProperty("runId").GetString());
+        Assert.Equal("failed", json.RootElement.GetProperty("status").GetString());
+        Assert.Equal(0, json.RootElement.GetProperty("steps").GetInt64());
+    }
+
+    [Fact]
     public async Task Watch_fails_with_one_line_for_an_unknown_run_and_for_an_unreachable_server()
     {
         var (exit, stdout, stderr) = await RunCliAsync("watch", "no-such-run", "--url", app.BaseAddress.ToString(), "--json");

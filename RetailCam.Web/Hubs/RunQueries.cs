@@ -23,8 +23,8 @@ public sealed partial class RunQueries(TrainingRunService runs, RunHistory histo
         var live = runs.LiveRuns.ToDictionary(r => r.Id);
         var list = stored.Select(r => live.TryGetValue(r.Id, out var run) ? Overlay(TrainingMessages.Summary(r), run) : TrainingMessages.Summary(r)).ToList();
         // A run is recorded before its thread starts, so a live run missing from the database is rare but possible.
-        list.InsertRange(0, live.Values.Where(r => stored.All(s => s.Id != r.Id)).Select(r => Overlay(null, r)));
-        return list;
+        list.AddRange(live.Values.Where(r => stored.All(s => s.Id != r.Id)).Select(r => Overlay(null, r)));
+        return list.OrderByDescending(r => r.Live).ThenByDescending(r => r.CreatedUtc).ToList();
     }
 
     /// <summary>One run, or null when neither a live run nor the database knows it.</summary>
