@@ -27,7 +27,11 @@ internal static class WatchCommand
         {
             var server = ServerAddress(parse.GetValue(url)!);
             if (parse.GetValue(since) < 0) throw new ArgumentException("--since must be a step number, 0 or more.");
-            var outcome = await new RunWatcher(server, parse.GetValue(run)!, parse.GetValue(since), new CliProgress()).WatchAsync(token);
+            var progress = new CliProgress();
+            WatchOutcome outcome;
+            // An error line must not land at the end of a half-drawn progress bar.
+            try { outcome = await new RunWatcher(server, parse.GetValue(run)!, parse.GetValue(since), progress).WatchAsync(token); }
+            finally { progress.Done(); }
             if (parse.GetValue(json)) CliRunner.WriteJson(outcome);
             else Console.WriteLine($"run {outcome.RunId}: {outcome.Status} after {outcome.Steps} steps, best validation accuracy {outcome.BestAccuracy:P2}, {outcome.SnapshotsSeen} snapshots");
             return outcome.Status == "failed" ? 1 : 0;
@@ -123,7 +127,6 @@ internal sealed class RunWatcher(Uri server, string runId, long sinceStep, CliPr
         // saved: wait until the server lets the run go, then collect what came after.
         run = await SettledAsync(connection, run, cancellationToken);
         Apply(await connection.InvokeAsync<RunHistoryMessage>("GetHistory", runId, sinceStep, cancellationToken));
-        progress.Done();
         return new WatchOutcome(runId, endStatus.ToLowerInvariant(), Math.Max(lastStep, run.Steps), run.BestAccuracy ?? bestSeen, snapshotsSeen.Count);
     }
 
