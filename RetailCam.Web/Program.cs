@@ -3,6 +3,7 @@ using RetailCam.Engine.Hosting;
 using RetailCam.Engine.Storage;
 using RetailCam.Web.Api;
 using RetailCam.Web.Components;
+using RetailCam.Web.Hubs;
 using RetailCam.Web.Services;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -25,6 +26,8 @@ app.MapStaticAssets();
 app.MapOpenApi();
 app.MapHealthApi();
 app.MapPredictApi();
+app.MapRunsApi();
+app.MapTrainingHub();
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
 
 // The history database is created or migrated before the first request.

@@ -15,6 +15,9 @@ public sealed class WebAppFixture : IAsyncLifetime
     public string DataRoot { get; } = Path.Combine(Path.GetTempPath(), $"retailcam-e2e-{Guid.NewGuid():N}");
     public Uri BaseAddress { get; private set; } = null!;
 
+    /// <summary>The app's services, for tests that drive it from inside (start a training run) and watch it from outside.</summary>
+    public IServiceProvider Services => factory?.Services ?? throw new InvalidOperationException("The app has not started.");
+
     public Task InitializeAsync()
     {
         Directory.CreateDirectory(DataRoot);

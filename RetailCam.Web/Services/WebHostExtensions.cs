@@ -4,6 +4,7 @@ using RetailCam.Engine.Hosting;
 using RetailCam.Engine.Imaging;
 using RetailCam.Engine.Inference;
 using RetailCam.Engine.Storage;
+using RetailCam.Web.Hubs;
 
 namespace RetailCam.Web.Services;
 
@@ -30,6 +31,7 @@ public static class WebHostExtensions
         builder.Services.AddSingleton<CatalogueJobs>();
         builder.Services.AddSingleton<TrainingRunService>();
         builder.Services.AddSingleton<QuickStartService>();
+        builder.Services.AddTrainingHub();
         builder.Services.AddHostedService(services => services.GetRequiredService<QuickStartService>());
 
         // A photo of the configured maximum size must get through Kestrel's own limit, so that an
