@@ -61,6 +61,8 @@ public sealed class TrainingEventStream
         private readonly CancellationTokenSource stop = new();
         private readonly Task pump;
 
+        [ThreadStatic] private static Subscription? delivering;
+
         public Subscription(TrainingEventStream owner, Action<TrainingEvent> onEvent, int capacity)
         {
             this.owner = owner;
@@ -95,24 +97,35 @@ public sealed class TrainingEventStream
 
                     if (next is null)
                     {
-                        var waitBatch = batchEvents.Reader.WaitToReadAsync(token).AsTask();
-                        var waitOther = otherEvents.Reader.WaitToReadAsync(token).AsTask();
-                        await Task.WhenAny(waitBatch, waitOther);
+                        // Completion finishes once a queue is closed and empty: then only the other is waited for.
+                        var waits = new List<Task>(2);
+                        if (!batchEvents.Reader.Completion.IsCompleted) waits.Add(batchEvents.Reader.WaitToReadAsync(token).AsTask());
+                        if (!otherEvents.Reader.Completion.IsCompleted) waits.Add(otherEvents.Reader.WaitToReadAsync(token).AsTask());
+                        if (waits.Count == 0) return;
+                        await Task.WhenAny(waits);
                         continue;
                     }
+                    delivering = this;
                     try { onEvent(next); }
                     catch (Exception) when (!token.IsCancellationRequested) { /* a failing consumer must not stop the others or the run */ }
+                    finally { delivering = null; }
                 }
             }
             catch (OperationCanceledException) { }
         }
 
+        /// <summary>
+        /// Stops receiving new events but delivers what is already queued (a run's last events reach
+        /// its viewers), waiting a few seconds at most; a consumer disposing itself from its own
+        /// callback does not wait for itself.
+        /// </summary>
         public void Dispose()
         {
             owner.Remove(this);
-            stop.Cancel();
             batchEvents.Writer.TryComplete();
             otherEvents.Writer.TryComplete();
+            if (delivering != this && !pump.Wait(TimeSpan.FromSeconds(5))) stop.Cancel();
+            if (delivering == this) stop.Cancel();
         }
     }
 }

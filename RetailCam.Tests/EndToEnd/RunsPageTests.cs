@@ -66,7 +66,7 @@ public class RunsPageTests(WebAppFixture app, BrowserFixture browser)
         var stepLabel = await page.GetByTestId("filmstrip-step").InnerTextAsync();
 
         // Scrub back to the first snapshot.
-        var slider = page.GetByTestId("filmstrip-slider").Locator("input[type=range]").First;
+        var slider = page.Locator("input[type=range][data-testid=filmstrip-slider], [data-testid=filmstrip-slider] input[type=range]").First;
         await slider.FocusAsync();
         await page.Keyboard.PressAsync("Home");
         await Assertions.Expect(page.GetByTestId("filmstrip-step")).ToContainTextAsync("step 0 (1 of");
@@ -78,7 +78,9 @@ public class RunsPageTests(WebAppFixture app, BrowserFixture browser)
         await latePage.GotoAsync(page.Url);
         await Assertions.Expect(latePage.GetByTestId("filmstrip-step")).ToHaveTextAsync(stepLabel, new LocatorAssertionsToHaveTextOptions { Timeout = 60_000 });
         await latePage.WaitForFunctionAsync("() => document.getElementById('loss-chart') && document.getElementById('loss-chart').data");
-        Assert.Equal(points, await latePage.EvaluateAsync<int>("() => document.getElementById('loss-chart').data[0].x.length"));
+        var liveX = await page.EvaluateAsync<string>("() => JSON.stringify(document.getElementById('loss-chart').data[0].x)");
+        var lateX = await latePage.EvaluateAsync<string>("() => JSON.stringify(document.getElementById('loss-chart').data[0].x)");
+        Assert.Equal(liveX, lateX);
 
         await page.GotoAsync(new Uri(app.BaseAddress, "runs").ToString());
         await page.GetByTestId("run-link").First.WaitForAsync();

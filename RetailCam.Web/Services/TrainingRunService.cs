@@ -99,8 +99,7 @@ public sealed class TrainingRunService(IOptions<EngineOptions> engine, RunHistor
             }
             finally
             {
-                // Let the last events reach their consumers before the streams go.
-                Thread.Sleep(200);
+                // Disposing delivers what is still queued, so the last events reach every consumer.
                 recorder.Dispose();
                 fanOut.Dispose();
                 live.TryRemove(runId, out _);

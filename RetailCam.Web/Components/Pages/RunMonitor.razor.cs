@@ -65,36 +65,57 @@ public partial class RunMonitor
             flush = new Timer(_ => InvokeAsync(FlushAsync), null, 1000, 1000);
     }
 
+    private bool flushing;
+
+    /// <summary>Moves queued live events into the charts: batch points are appended, never the whole chart redrawn.</summary>
     private async Task FlushAsync()
     {
-        var batches = new List<BatchEnded>();
-        var structural = false;
-        while (pending.TryDequeue(out var e))
+        // A slow browser must not let two flushes interleave at their awaits.
+        if (flushing) return;
+        flushing = true;
+        try
         {
-            if (e is BatchEnded b)
+            var batches = new List<BatchEnded>();
+            var redraw = false;
+            var other = false;
+            while (pending.TryDequeue(out var e))
             {
-                if (b.Step <= lastStoredStep) continue;
-                batches.Add(b);
-                lastBatch = b;
-                continue;
+                if (e is BatchEnded b)
+                {
+                    if (b.Step <= lastStoredStep) continue;
+                    batches.Add(b);
+                    lastBatch = b;
+                    continue;
+                }
+                if (e.Step <= lastStoredStep && e is not StatusChanged) continue;
+                if (e is SnapshotTaken s && snapshots.Any(x => x.Step == s.Step && x.ProbeIndex == s.ProbeIndex)) continue;
+                redraw |= e is EpochEnded;
+                other = true;
+                Apply(e, initial: false);
             }
-            if (e is SnapshotTaken s && snapshots.Any(x => x.Step == s.Step && x.ProbeIndex == s.ProbeIndex)) continue;
-            Apply(e, initial: false);
-            structural = true;
+            if (lossChart is null || accuracyChart is null || rateChart is null || confusionChart is null || perClassChart is null) return;
+            if (batches.Count > 0)
+            {
+                var x = batches.Select(b => (object)b.Step).ToList();
+                await lossChart.ExtendTrace(x, batches.Select(b => (object)b.Loss).ToList(), 0);
+                await accuracyChart.ExtendTrace(x, batches.Select(b => (object)b.Accuracy).ToList(), 0);
+                await rateChart.ExtendTrace(x, batches.Select(b => (object)b.LearningRate).ToList(), 0);
+            }
+            if (redraw)
+            {
+                // Validation points are rare: they join the server-side traces (which ExtendTrace keeps
+                // in step with the browser) and those charts are redrawn once.
+                await lossChart.React();
+                await accuracyChart.React();
+                await confusionChart.React();
+                await perClassChart.React();
+            }
+            if (batches.Count > 0 || other) StateHasChanged();
         }
-        if (batches.Count > 0 && lossChart is not null && accuracyChart is not null && rateChart is not null)
+        finally
         {
-            var x = batches.Select(b => (object)b.Step).ToList();
-            await lossChart.ExtendTrace(x, batches.Select(b => (object)b.Loss).ToList(), 0);
-            await accuracyChart.ExtendTrace(x, batches.Select(b => (object)b.Accuracy).ToList(), 0);
-            await rateChart.ExtendTrace(x, batches.Select(b => (object)b.LearningRate).ToList(), 0);
+            flushing = false;
         }
-        if (structural && confusionChart is not null && perClassChart is not null)
-        {
-            await confusionChart.React();
-            await perClassChart.React();
-        }
-        if (batches.Count > 0 || structural) StateHasChanged();
     }
 
     private void Apply(TrainingEvent e, bool initial)
@@ -115,11 +136,6 @@ public partial class RunMonitor
                 Add(lossData[1], epoch.Step, epoch.Validation.Loss);
                 Add(accuracyData[1], epoch.Step, epoch.Validation.Accuracy);
                 ShowConfusion(epoch.Validation);
-                if (!initial)
-                {
-                    _ = lossChart?.React();
-                    _ = accuracyChart?.React();
-                }
                 break;
             case StatusChanged s:
                 status = s.Status;
