@@ -55,6 +55,9 @@ public sealed class Trainer(
 
         var batchesPerEpoch = train.BatchesPerEpoch;
         var totalSteps = (long)options.Epochs * batchesPerEpoch;
+        // On a small dataset the fixed warm-up and head-only phases would fill the whole run: cap each at a tenth of it.
+        var warmupSteps = (int)Math.Min(options.WarmupSteps, Math.Max(1, totalSteps / 10));
+        var headOnlySteps = Math.Min(options.HeadOnlySteps, totalSteps / 10);
         var clock = Stopwatch.StartNew();
         var elapsedBefore = position.ElapsedSeconds;
         double Elapsed() => elapsedBefore + clock.Elapsed.TotalSeconds;
@@ -99,14 +102,14 @@ public sealed class Trainer(
                     }
                     cancellationToken.ThrowIfCancellationRequested();
 
-                    var headOnly = step < options.HeadOnlySteps;
+                    var headOnly = step < headOnlySteps;
                     foreach (var p in backboneTrainable) p.requires_grad = !headOnly;
                     if (headOnly) network.Backbone.eval(); else network.Backbone.train();
 
                     var progress = options.TimeBudget is { } budget
                         ? Math.Max((double)step / totalSteps, Elapsed() / budget.TotalSeconds)
                         : (double)step / totalSteps;
-                    var learningRate = LearningRateSchedule.At(options.LearningRate, step, options.WarmupSteps, progress);
+                    var learningRate = LearningRateSchedule.At(options.LearningRate, step, warmupSteps, progress);
                     foreach (var group in optimizer.ParamGroups) group.LearningRate = learningRate;
 
                     var images = batch.Images.to(device);

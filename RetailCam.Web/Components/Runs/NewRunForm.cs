@@ -30,8 +30,5 @@ public sealed class NewRunForm
         ProbeCount = Probes,
         SnapshotEverySteps = SnapshotEvery,
         TimeBudget = Minutes is { } m ? TimeSpan.FromMinutes(m) : null,
-        // Short runs on small data would spend all their steps warming up otherwise.
-        WarmupSteps = Math.Min(Defaults.WarmupSteps, Math.Max(1, Epochs * 5)),
-        HeadOnlySteps = Math.Min(Defaults.HeadOnlySteps, Math.Max(0, Epochs * 2)),
     };
 }
