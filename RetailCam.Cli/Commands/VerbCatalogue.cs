@@ -13,5 +13,6 @@ internal static class VerbCatalogue
         PredictCommand.Create(),
         CatalogueCommand.Create(),
         ParityCommand.Create(),
+        BenchCommand.Create(),
     ];
 }

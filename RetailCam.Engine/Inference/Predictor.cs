@@ -103,7 +103,7 @@ public sealed class Predictor : IDisposable
         using var scope = NewDisposeScope();
         var size = model.Manifest.InputSize;
         var device = model.Network.parameters().First().device;
-        var images = ImageTensors.ToBatch(batch.Select(r => r.Photo).ToList(), size, size, FitMode.Stretch, device);
+        var images = ImageTensors.ToBatch(batch.Select(r => r.Photo).ToList(), size, size, FitMode.Stretch, device, options.ChannelsLast);
 
         Tensor logits, activations;
         using (inference_mode())

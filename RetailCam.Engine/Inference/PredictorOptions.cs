@@ -18,4 +18,11 @@ public sealed class PredictorOptions
 
     /// <summary>Box threshold as a fraction of the map's maximum (Zhou et al. use 0.2).</summary>
     [Range(0.0, 1.0)] public double BoxThreshold { get; set; } = Localisation.DefaultThresholdFraction;
+
+    /// <summary>
+    /// Feed the network channels-last (NHWC) tensors, straight from the decoder's interleaved pixels:
+    /// oneDNN's NHWC convolutions are faster on CPU and the layout change on input is saved
+    /// (see docs/BENCHMARKS.md for the side-by-side figures).
+    /// </summary>
+    public bool ChannelsLast { get; set; }
 }

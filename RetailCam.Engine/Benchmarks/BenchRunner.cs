@@ -1,0 +1,212 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using RetailCam.Engine.Inference;
+using RetailCam.Engine.Models;
+using RetailCam.Engine.Models.Import;
+using RetailCam.Engine.Models.Storage;
+using RetailCam.Engine.Training;
+using static TorchSharp.torch;
+
+namespace RetailCam.Engine.Benchmarks;
+
+/// <summary>How much of each measurement to do; <see cref="Quick"/> keeps a whole run within minutes.</summary>
+public sealed record BenchConfig
+{
+    public IReadOnlyList<int> InferenceBatches { get; init; } = [1, 16];
+    public int InferenceRounds { get; init; } = 5;
+    public int InferenceImagesPerRound { get; init; } = 64;
+    public bool TryBf16 { get; init; } = true;
+
+    /// <summary>Steps per timed training round: the default snapshot interval, so each round holds one snapshot as a long run does.</summary>
+    public int TrainingStepsPerRound { get; init; } = new TrainingOptions().SnapshotEverySteps;
+    public int TrainingRounds { get; init; } = 4;
+    public int TrainingWarmUpRounds { get; init; } = 1;
+    public TrainingOptions Training { get; init; } = new();
+    public int LoaderWorkers { get; init; } = 2;
+    public int ImagesPerClass { get; init; } = 440;
+    public int Classes { get; init; } = 10;
+    public int SourceImageSize { get; init; } = 80;
+
+    public long RssFirstStep { get; init; } = 100;
+    public long RssLastStep { get; init; } = 2000;
+    public int LatencyRuns { get; init; } = 30;
+    public int MatMulSize { get; init; } = 2048;
+
+    public static BenchConfig Full { get; } = new();
+
+    public static BenchConfig Quick { get; } = new()
+    {
+        InferenceRounds = 3,
+        InferenceImagesPerRound = 32,
+        TrainingRounds = 2,
+        RssLastStep = 300,
+        LatencyRuns = 10,
+    };
+}
+
+/// <summary>Every figure of one benchmark run; ratios are RetailCam over the reference, from side-by-side measurements.</summary>
+public sealed record BenchReport
+{
+    public required double InferenceVsOrt { get; init; }
+    public required double PipelineVsBareLoop { get; init; }
+    public double? TrainingVsPyTorch { get; init; }
+    public required double SnapshotOverheadPct { get; init; }
+    public required double FlopUtilisation { get; init; }
+    public required double RssGrowthPct { get; init; }
+    public required double UploadToOverlayMs { get; init; }
+    public required double ForwardMs { get; init; }
+
+    public required InferenceDetail Inference { get; init; }
+    public required TrainingDetail Training { get; init; }
+    public required FlopDetail Flops { get; init; }
+    public required MemoryFigures Memory { get; init; }
+    public required LatencyFigures Latency { get; init; }
+    public required MachineDetail Machine { get; init; }
+    public required bool Quick { get; init; }
+    public required double Seconds { get; init; }
+}
+
+/// <param name="ImagesPerSecond">Per batch size, per contender.</param>
+public sealed record InferenceDetail(
+    IReadOnlyDictionary<string, IReadOnlyDictionary<string, double>> ImagesPerSecond,
+    IReadOnlyDictionary<string, double> VsOrtPerBatch,
+    IReadOnlyDictionary<string, double> PredictorVsOrtPerBatch,
+    string RatioContender,
+    double Bf16FeatureMaxAbsDiff,
+    double Bf16FeatureRelativeError,
+    string Note);
+
+public sealed record TrainingDetail(IReadOnlyDictionary<string, double> ImagesPerSecond, int Batch, int ImageSize, int StepsPerRound, int Rounds, int LoaderWorkers,
+    string? PyTorchVersion, string? PyTorchMissingReason);
+
+public sealed record FlopDetail(double AchievedGflops, double PeakGflops, int MatMulSize, string Contender, double GflopPerImage);
+
+public sealed record MachineDetail(string Cpu, int Cores, int TorchThreads, string Os, string Dotnet, string LibTorch, string OnnxRuntime);
+
+/// <summary>Runs every measurement of `retailcam bench` in one process and assembles the figures.</summary>
+public static class BenchRunner
+{
+    public const string Pipeline = "pipeline";
+    public const string PipelineNoSnapshots = "pipelineNoSnapshots";
+    public const string Bare = "bareLoop";
+    public const string PyTorch = "pyTorch";
+
+    public static BenchReport Run(BenchConfig config, bool quick, string? pretrainedFolder, string pythonScript, Action<string> log)
+    {
+        var clock = Stopwatch.StartNew();
+        var work = Directory.CreateTempSubdirectory("retailcam-bench-");
+        try
+        {
+            var threads = get_num_threads();
+            log($"machine: {Environment.ProcessorCount} cores, libtorch {threads} threads");
+
+            var flopsPeak = PeakFlops.MeasureGflops(config.MatMulSize);
+            log($"fp32 matmul {config.MatMulSize}²: {flopsPeak:F0} GFLOP/s");
+
+            using var pretrained = PretrainedResNet18.Load(pretrainedFolder);
+            var modelFolder = Path.Combine(work.FullName, "model");
+            var categories = Enumerable.Range(0, config.Classes).Select(c => $"Group{c % 3}/Class{c}").ToList();
+            using (var served = CamNetworkFactory.CreatePretrainedResNet18(config.Classes, pretrainedFolder))
+                ModelFolder.Save(modelFolder, served, ModelManifest.Describe(served, categories, 224));
+
+            var inference = InferenceBenchmark.Run(pretrained, modelFolder, config.InferenceBatches, config.InferenceRounds, config.InferenceImagesPerRound, config.TryBf16, log);
+            var inferenceDetail = DescribeInference(inference, new PredictorOptions().ChannelsLast);
+            var largest = inference.Batches.OrderBy(b => b.Batch).Last();
+            var achieved = BenchArithmetic.Gflops(largest.ImagesPerSecond[inferenceDetail.RatioContender]);
+            // Peak again after the inference work, best of both: a neighbour's burst must not lower the ceiling.
+            flopsPeak = Math.Max(flopsPeak, PeakFlops.MeasureGflops(config.MatMulSize));
+
+            LatencyFigures latency;
+            using (var predictor = new Predictor())
+            {
+                predictor.UseModel(modelFolder);
+                latency = LatencyBenchmark.Measure(predictor, modelFolder, LatencyBenchmark.SyntheticUpload(), config.LatencyRuns);
+            }
+            log($"upload → overlay {latency.UploadToOverlayMs:F1} ms, forward {latency.ForwardMs:F1} ms");
+
+            log($"writing a synthetic catalogue ({config.Classes} × {config.ImagesPerClass} PNGs)");
+            var data = SyntheticCatalogue.Write(Path.Combine(work.FullName, "catalogue"), config.Classes, config.ImagesPerClass, config.SourceImageSize);
+            using var training = new TrainingBenchmark(data, Path.Combine(work.FullName, "runs"), config.Training, config.LoaderWorkers, pretrainedFolder);
+            using var bare = new BareTrainingLoop(CamNetworkFactory.CreatePretrainedResNet18(training.Classes, pretrainedFolder), config.Training, training.Classes);
+            var steps = config.TrainingStepsPerRound;
+            var contenders = new List<Contender>
+            {
+                new(Pipeline, () => training.PipelineRound(steps, config.Training.SnapshotEverySteps)),
+                new(PipelineNoSnapshots, () => training.PipelineRound(steps, 0)),
+                Contender.Timed(Bare, () => bare.Steps(steps)),
+            };
+            var python = PyTorchBaseline.Find(pythonScript);
+            string? pyTorchVersion = null;
+            if (python is not null)
+            {
+                contenders.Add(new(PyTorch, () =>
+                {
+                    var run = python.TrainSteps(config.Training.BatchSize, config.Training.ImageSize, training.Classes, threads, steps, warmUp: 3);
+                    pyTorchVersion = run.TorchVersion;
+                    return new RoundResult(run.Images, run.Seconds);
+                }));
+            }
+            log($"training: {contenders.Count} contenders × {config.TrainingRounds} rounds of {steps} steps, batch {config.Training.BatchSize} at {config.Training.ImageSize}²");
+            var rates = Interleaved.Measure(contenders, config.TrainingRounds, config.TrainingWarmUpRounds, log);
+
+            log($"memory: RSS at steps {config.RssFirstStep} and {config.RssLastStep}");
+            var memory = training.Memory(config.RssFirstStep, config.RssLastStep);
+            log($"RSS {memory.FirstBytes / 1e6:F0} MB → {memory.LastBytes / 1e6:F0} MB");
+
+            return new BenchReport
+            {
+                InferenceVsOrt = inferenceDetail.VsOrtPerBatch.Values.Min(),
+                PipelineVsBareLoop = BenchArithmetic.Ratio(rates[Pipeline], rates[Bare]),
+                TrainingVsPyTorch = rates.TryGetValue(PyTorch, out var py) ? BenchArithmetic.Ratio(rates[Bare], py) : null,
+                SnapshotOverheadPct = BenchArithmetic.OverheadPct(rates[Pipeline], rates[PipelineNoSnapshots]),
+                FlopUtilisation = BenchArithmetic.Utilisation(achieved, flopsPeak),
+                RssGrowthPct = memory.GrowthPct,
+                UploadToOverlayMs = latency.UploadToOverlayMs,
+                ForwardMs = latency.ForwardMs,
+                Inference = inferenceDetail,
+                Training = new TrainingDetail(rates, config.Training.BatchSize, config.Training.ImageSize, steps, config.TrainingRounds, config.LoaderWorkers,
+                    pyTorchVersion, python is null ? "no Python found that can `import torch` (apt-get install -y python3-torch)" : null),
+                Flops = new FlopDetail(achieved, flopsPeak, config.MatMulSize, inferenceDetail.RatioContender + $" batch {largest.Batch}", BenchArithmetic.ResNet18GflopPerImage224),
+                Memory = memory,
+                Latency = latency,
+                Machine = Machine(threads),
+                Quick = quick,
+                Seconds = clock.Elapsed.TotalSeconds,
+            };
+        }
+        finally
+        {
+            try { work.Delete(recursive: true); } catch (IOException) { }
+        }
+    }
+
+    /// <summary>
+    /// The honest ratio compares the same network: our ResNet18Features (in the layout the predictor
+    /// is configured to use) against ONNX Runtime on the file it was imported from.
+    /// </summary>
+    public static InferenceDetail DescribeInference(InferenceFigures figures, bool channelsLast)
+    {
+        var ours = channelsLast ? InferenceBenchmark.FeaturesChannelsLast : InferenceBenchmark.Features;
+        var predictor = channelsLast ? InferenceBenchmark.PredictorChannelsLast : InferenceBenchmark.PredictorDefault;
+        var perBatch = figures.Batches.ToDictionary(b => $"batch{b.Batch}", b => (IReadOnlyDictionary<string, double>)b.ImagesPerSecond);
+        var vsOrt = figures.Batches.ToDictionary(b => $"batch{b.Batch}", b => BenchArithmetic.Ratio(b.ImagesPerSecond[ours], b.ImagesPerSecond[InferenceBenchmark.Ort]));
+        var predictorVsOrt = figures.Batches.ToDictionary(b => $"batch{b.Batch}", b => BenchArithmetic.Ratio(b.ImagesPerSecond[predictor], b.ImagesPerSecond[InferenceBenchmark.Ort]));
+        return new InferenceDetail(perBatch, vsOrt, predictorVsOrt, ours, figures.Bf16FeatureMaxAbsDiff, figures.Bf16FeatureRelativeError,
+            "inferenceVsOrt is the lower of the per-batch ratios of the same network (ResNet18 to layer4 + GAP, same weights, same threads). " +
+            "The predictor serves a different, cheaper network (trunk to layer3 + CAM head) and does more (tensor conversion, class maps, boxes): its ratio is shown beside, not as inferenceVsOrt.");
+    }
+
+    private static MachineDetail Machine(int threads)
+    {
+        var cpu = "unknown";
+        try
+        {
+            cpu = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? cpu;
+            if (File.ReadAllText("/proc/cpuinfo").Contains("avx512_bf16", StringComparison.Ordinal)) cpu += " (avx512_bf16)";
+        }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+        return new MachineDetail(cpu, Environment.ProcessorCount, threads, RuntimeInformation.OSDescription, RuntimeInformation.FrameworkDescription,
+            TorchSharp.torch.__version__, typeof(Microsoft.ML.OnnxRuntime.InferenceSession).Assembly.GetName().Version?.ToString() ?? "");
+    }
+}
