@@ -15,7 +15,10 @@ namespace RetailCam.Engine.Benchmarks;
 /// <summary>Images/s of every contender at one batch size, all measured in the same interleaved rounds.</summary>
 public sealed record InferenceAtBatch(int Batch, IReadOnlyDictionary<string, double> ImagesPerSecond);
 
-public sealed record InferenceFigures(IReadOnlyList<InferenceAtBatch> Batches, double Bf16FeatureMaxAbsDiff, double Bf16FeatureRelativeError, int Threads);
+/// <param name="Bf16PredictorMaxProbabilityDiff">Largest |p_bf16 − p_fp32| over the predictor's class probabilities on the benchmark photos.</param>
+/// <param name="Bf16PredictorTop1Agreement">Share of photos whose top class is the same in bf16 and fp32.</param>
+public sealed record InferenceFigures(IReadOnlyList<InferenceAtBatch> Batches, double Bf16FeatureMaxAbsDiff, double Bf16FeatureRelativeError, int Threads,
+    double Bf16PredictorMaxProbabilityDiff = double.NaN, double Bf16PredictorTop1Agreement = double.NaN);
 
 /// <summary>
 /// ResNet18 at 224²: ONNX Runtime on the shipped file against the same network imported into
@@ -32,6 +35,7 @@ public static class InferenceBenchmark
     public const string FeaturesBf16 = "torchSharpBf16ChannelsLast";
     public const string PredictorDefault = "predictor";
     public const string PredictorChannelsLast = "predictorChannelsLast";
+    public const string PredictorBf16 = "predictorBf16ChannelsLast";
 
     public static InferenceFigures Run(PretrainedResNet18 model, string predictorModelFolder, IReadOnlyList<int> batches, int rounds, int imagesPerRound, bool bf16, Action<string>? log)
     {
@@ -48,10 +52,13 @@ public static class InferenceBenchmark
         var outputName = session.OutputNames[0];
 
         using var bf16Features = bf16 ? Bf16Copy(model.Features) : null;
-        using var plain = new Predictor(new PredictorOptions { ChannelsLast = false });
-        using var channelsLast = new Predictor(new PredictorOptions { ChannelsLast = true });
+        using var plain = new Predictor(new PredictorOptions { ChannelsLast = false, Precision = InferencePrecision.Float32 });
+        using var channelsLast = new Predictor(new PredictorOptions { ChannelsLast = true, Precision = InferencePrecision.Float32 });
+        using var reduced = bf16 ? new Predictor(new PredictorOptions { ChannelsLast = true, Precision = InferencePrecision.BFloat16 }) : null;
         plain.UseModel(predictorModelFolder);
         channelsLast.UseModel(predictorModelFolder);
+        reduced?.UseModel(predictorModelFolder);
+        double probabilityDiff = double.NaN, agreement = double.NaN;
 
         var results = new List<InferenceAtBatch>();
         double bf16Max = double.NaN, bf16Rel = double.NaN;
@@ -68,7 +75,10 @@ public static class InferenceBenchmark
             var repeats = Math.Max(1, imagesPerRound / batch);
 
             if (bf16Features is not null && batch == batches.Max())
+            {
                 (bf16Max, bf16Rel) = CompareBf16(model.Features, bf16Features, preprocessed);
+                (probabilityDiff, agreement) = ComparePredictors(channelsLast, reduced!, photos);
+            }
 
             var contenders = new List<Contender>
             {
@@ -91,12 +101,13 @@ public static class InferenceBenchmark
             {
                 var bf16Input = preprocessedChannelsLast.to_type(ScalarType.BFloat16);
                 contenders.Add(Contender.Timed(FeaturesBf16, () => Forward(bf16Features, bf16Input, repeats, batch)));
+                contenders.Add(Contender.Timed(PredictorBf16, () => Predict(reduced!, photos, repeats)));
             }
             log?.Invoke($"inference, batch {batch}: {contenders.Count} contenders × {rounds} rounds of {repeats * batch} images");
             results.Add(new InferenceAtBatch(batch, Interleaved.Measure(contenders, rounds, log: log)));
             foreach (var photo in photos) photo.Dispose();
         }
-        return new InferenceFigures(results, bf16Max, bf16Rel, threads);
+        return new InferenceFigures(results, bf16Max, bf16Rel, threads, probabilityDiff, agreement);
     }
 
     private static long Forward(nn.Module<Tensor, Tensor> network, Tensor input, int repeats, int batch)
@@ -138,6 +149,15 @@ public static class InferenceBenchmark
         var approx = bf16.call(TensorLayout.ToChannelsLast(input).to_type(ScalarType.BFloat16)).to_type(ScalarType.Float32);
         var diff = approx - reference;
         return (diff.abs().max().item<float>(), (diff.norm() / reference.norm()).item<float>());
+    }
+
+    private static (double MaxDiff, double Agreement) ComparePredictors(Predictor fp32, Predictor bf16, IReadOnlyList<Image<Rgb24>> photos)
+    {
+        var reference = photos.Select((p, i) => fp32.PredictAsync(p, $"p{i}").GetAwaiter().GetResult()).ToList();
+        var approx = photos.Select((p, i) => bf16.PredictAsync(p, $"p{i}").GetAwaiter().GetResult()).ToList();
+        var maxDiff = reference.Zip(approx).Max(pair => pair.First.Probabilities.Zip(pair.Second.Probabilities).Max(p => Math.Abs(p.First - p.Second)));
+        var same = reference.Zip(approx).Count(pair => pair.First.Top[0].Category == pair.Second.Top[0].Category);
+        return (maxDiff, (double)same / photos.Count);
     }
 
     /// <summary>The CNTK export fixes the batch at 1; a symbolic batch dimension lets ONNX Runtime run batches too.</summary>
