@@ -46,7 +46,7 @@ public sealed record BenchConfig
         TrainingWarmUpSteps = 5,
         ImagesPerClass = 120,
         RssFirstStep = 50,
-        RssLastStep = 200,
+        RssLastStep = 150,
         LatencyRuns = 10,
     };
 }

@@ -9,7 +9,10 @@ using static TorchSharp.torch;
 
 namespace RetailCam.Engine.Benchmarks;
 
-public sealed record LatencyFigures(double UploadToOverlayMs, double ForwardMs, int PhotoWidth, int PhotoHeight, int Runs)
+/// <summary>Medians of each stage of upload → overlay, with the overlay capped as the server caps it and, beside, at the former 1024 px.</summary>
+public sealed record LatencyStages(double DecodeMs, double PredictMs, double RenderMs, double EncodeMs, double UploadToOverlayAt1024Ms, int OverlayMaxSide);
+
+public sealed record LatencyFigures(double UploadToOverlayMs, double ForwardMs, int PhotoWidth, int PhotoHeight, int Runs, LatencyStages? Stages = null)
 {
     /// <summary>What the server adds around the network: decode, resize, class map, colouring, PNG.</summary>
     public double OverheadMs => UploadToOverlayMs - ForwardMs;
@@ -31,18 +34,30 @@ public static class LatencyBenchmark
         using var input = rand(1, 3, size, size) * 255f;
         int width = 0, height = 0;
 
-        double UploadToOverlay()
+        var stages = new List<double>[4].Select(_ => new List<double>()).ToArray();
+
+        double UploadToOverlay(int maxSide, bool record)
         {
             var start = Stopwatch.GetTimestamp();
             using var photo = decoder.Decode(upload, "upload.png");
+            var decoded = Stopwatch.GetTimestamp();
             var prediction = predictor.PredictAsync(photo, "upload.png").GetAwaiter().GetResult();
-            var map = prediction.Maps[0];
-            using var overlay = ClassMapOverlay.RenderTransparent(map.ToHeatMap(), ColourMap.Jet, HeatMapAlpha.FromValue, 1f, photo.Width, photo.Height);
+            var predicted = Stopwatch.GetTimestamp();
+            var (w, h) = ClassMapOverlay.TransparentSize(photo.Width, photo.Height, maxSide);
+            using var overlay = ClassMapOverlay.RenderTransparent(prediction.Maps[0].ToHeatMap(), ColourMap.Jet, HeatMapAlpha.FromValue, 1f, w, h);
+            var rendered = Stopwatch.GetTimestamp();
             var png = ClassMapOverlay.EncodePng(overlay);
-            var ms = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+            var end = Stopwatch.GetTimestamp();
             if (png.Length == 0) throw new InvalidOperationException("Empty overlay PNG.");
             (width, height) = (photo.Width, photo.Height);
-            return ms;
+            if (record)
+            {
+                stages[0].Add(Stopwatch.GetElapsedTime(start, decoded).TotalMilliseconds);
+                stages[1].Add(Stopwatch.GetElapsedTime(decoded, predicted).TotalMilliseconds);
+                stages[2].Add(Stopwatch.GetElapsedTime(predicted, rendered).TotalMilliseconds);
+                stages[3].Add(Stopwatch.GetElapsedTime(rendered, end).TotalMilliseconds);
+            }
+            return Stopwatch.GetElapsedTime(start, end).TotalMilliseconds;
         }
 
         double Forward()
@@ -54,15 +69,19 @@ public static class LatencyBenchmark
             return Stopwatch.GetElapsedTime(start).TotalMilliseconds;
         }
 
-        for (var i = 0; i < 3; i++) { UploadToOverlay(); Forward(); }
+        for (var i = 0; i < 3; i++) { UploadToOverlay(ClassMapOverlay.MaxTransparentSide, false); UploadToOverlay(1024, false); Forward(); }
         var latency = new List<double>();
+        var latency1024 = new List<double>();
         var forward = new List<double>();
         for (var i = 0; i < runs; i++)
         {
-            latency.Add(UploadToOverlay());
+            latency.Add(UploadToOverlay(ClassMapOverlay.MaxTransparentSide, true));
             forward.Add(Forward());
+            latency1024.Add(UploadToOverlay(1024, false));
         }
-        return new LatencyFigures(BenchArithmetic.Median(latency), BenchArithmetic.Median(forward), width, height, runs);
+        var detail = new LatencyStages(BenchArithmetic.Median(stages[0]), BenchArithmetic.Median(stages[1]), BenchArithmetic.Median(stages[2]),
+            BenchArithmetic.Median(stages[3]), BenchArithmetic.Median(latency1024), ClassMapOverlay.MaxTransparentSide);
+        return new LatencyFigures(BenchArithmetic.Median(latency), BenchArithmetic.Median(forward), width, height, runs, detail);
     }
 
     /// <summary>A phone-sized photo as an upload would bring it: PNG bytes of a synthetic shelf scene.</summary>

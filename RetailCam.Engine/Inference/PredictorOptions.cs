@@ -24,10 +24,10 @@ public sealed class PredictorOptions
     /// oneDNN's NHWC convolutions are faster on CPU and the layout change on input is saved
     /// (see docs/BENCHMARKS.md for the side-by-side figures).
     /// </summary>
-    public bool ChannelsLast { get; set; }
+    public bool ChannelsLast { get; set; } = true;
 
     /// <summary>Number format of the class-map forward pass (gradient-based maps always run in float32).</summary>
-    public InferencePrecision Precision { get; set; } = InferencePrecision.Float32;
+    public InferencePrecision Precision { get; set; } = InferencePrecision.Auto;
 }
 
 public enum InferencePrecision

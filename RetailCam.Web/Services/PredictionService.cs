@@ -104,9 +104,8 @@ public sealed class PredictionService : IDisposable
         var key = $"{active?.Id}|{active?.Created.Ticks}|{hash}|{classIndex}|{method}|{colourMap.Name}";
         if (mapCache.TryGetValue(key, out var cached)) return cached;
         var (map, width, height) = await MapAsync(hash, classIndex, method, cancellationToken);
-        var scale = Math.Min(1.0, 1024.0 / Math.Max(width, height));
-        using var image = ClassMapOverlay.RenderTransparent(map.ToHeatMap(), colourMap, HeatMapAlpha.FromValue, 1f,
-            Math.Max(1, (int)(width * scale)), Math.Max(1, (int)(height * scale)));
+        var (mapWidth, mapHeight) = ClassMapOverlay.TransparentSize(width, height);
+        using var image = ClassMapOverlay.RenderTransparent(map.ToHeatMap(), colourMap, HeatMapAlpha.FromValue, 1f, mapWidth, mapHeight);
         var png = ClassMapOverlay.EncodePng(image);
         Remember(key, png);
         return png;
