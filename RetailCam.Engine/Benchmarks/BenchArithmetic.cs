@@ -41,6 +41,13 @@ public static class BenchArithmetic
     public static double OverheadPct(double imagesPerSecondWith, double imagesPerSecondWithout) =>
         imagesPerSecondWith > 0 && imagesPerSecondWithout > 0 ? (imagesPerSecondWithout / imagesPerSecondWith - 1) * 100 : double.NaN;
 
+    /// <summary>
+    /// The overhead of work timed directly inside a window: its time over the rest of the window, in
+    /// percent (what removing it would save, relative to the time without it).
+    /// </summary>
+    public static double ShareOverheadPct(double featureSeconds, double windowSeconds) =>
+        windowSeconds > featureSeconds && featureSeconds >= 0 ? featureSeconds / (windowSeconds - featureSeconds) * 100 : double.NaN;
+
     public static double Median(IReadOnlyList<double> values)
     {
         if (values.Count == 0) throw new ArgumentException("No values.", nameof(values));

@@ -42,7 +42,7 @@ public sealed record BenchConfig
         InferenceImagesPerRound = 16,
         // Batch 16 rather than the default 64, so the rounds fit the quick run's minutes on a 2-core machine.
         Training = new TrainingOptions { BatchSize = 16 },
-        TrainingRounds = 2,
+        TrainingRounds = 3,
         TrainingWarmUpSteps = 5,
         ImagesPerClass = 120,
         RssFirstStep = 50,
@@ -86,10 +86,18 @@ public sealed record InferenceDetail(
     double Bf16PredictorTop1Agreement,
     string Note);
 
-public sealed record TrainingDetail(IReadOnlyDictionary<string, double> ImagesPerSecond, int Batch, int ImageSize, int StepsPerRound, int Rounds, int LoaderWorkers,
+/// <param name="ImagesPerSecond">All images over all timed seconds, per contender.</param>
+/// <param name="PerRound">Each round's images/s: the ratios are medians of the per-round ratios.</param>
+/// <param name="PipelineVsNoSnapshots">Median per-round ratio of the pipeline with and without snapshots (a cross-check of the snapshot cost, noisier than the timed one).</param>
+/// <param name="SnapshotOverheadFromThroughputPct">The snapshot overhead from the two pipelines' total throughputs.</param>
+/// <param name="SnapshotSeconds">Time the timed snapshots took (training thread + their share of the writer).</param>
+public sealed record TrainingDetail(IReadOnlyDictionary<string, double> ImagesPerSecond, IReadOnlyList<IReadOnlyDictionary<string, double>> PerRound,
+    double PipelineVsNoSnapshots, double SnapshotOverheadFromThroughputPct, double SnapshotSeconds, int Batch, int ImageSize, int StepsPerRound, int Rounds, int LoaderWorkers,
     string? PyTorchVersion, string? PyTorchMissingReason);
 
-public sealed record FlopDetail(double AchievedGflops, double PeakGflops, int MatMulSize, string Contender, double GflopPerImage);
+/// <param name="PeakGflops">The peak <see cref="Contender"/> is held against: bf16 matmul for a bf16 network, fp32 otherwise.</param>
+public sealed record FlopDetail(double AchievedGflops, double PeakGflops, int MatMulSize, string Contender, double GflopPerImage,
+    double Fp32PeakGflops, double Bf16PeakGflops, double Fp32AchievedGflops, double Fp32Utilisation, string Fp32Contender);
 
 public sealed record MachineDetail(string Cpu, int Cores, int TorchThreads, string Os, string Dotnet, string LibTorch, string OnnxRuntime);
 
@@ -98,6 +106,7 @@ public static class BenchRunner
 {
     public const string Pipeline = "pipeline";
     public const string PipelineNoSnapshots = "pipelineNoSnapshots";
+    public const string PipelineOneWorker = "pipelineOneLoaderWorker";
     public const string Bare = "bareLoop";
     public const string PyTorch = "pyTorch";
 
@@ -126,12 +135,19 @@ public static class BenchRunner
             var achieved = BenchArithmetic.Gflops(largest.ImagesPerSecond[inferenceDetail.RatioContender]);
             // Peak again after the inference work, best of both: a neighbour's burst must not lower the ceiling.
             flopsPeak = Math.Max(flopsPeak, PeakFlops.MeasureGflops(config.MatMulSize));
+            // A bf16 network is held against the bf16 peak (about twice fp32's where the CPU has native bf16).
+            var bf16Peak = Math.Max(PeakFlops.MeasureGflops(config.MatMulSize, dtype: ScalarType.BFloat16), PeakFlops.MeasureGflops(config.MatMulSize, dtype: ScalarType.BFloat16));
+            var ratioIsBf16 = inferenceDetail.RatioContender == InferenceBenchmark.FeaturesBf16;
+            var fp32Contender = largest.ImagesPerSecond[InferenceBenchmark.FeaturesChannelsLast] > largest.ImagesPerSecond[InferenceBenchmark.Features]
+                ? InferenceBenchmark.FeaturesChannelsLast : InferenceBenchmark.Features;
+            var fp32Achieved = BenchArithmetic.Gflops(largest.ImagesPerSecond[fp32Contender]);
+            log($"peaks: fp32 {flopsPeak:F0}, bf16 {bf16Peak:F0} GFLOP/s");
 
             LatencyFigures latency;
-            using (var predictor = new Predictor())
+            using (var predictor = new Predictor(defaults))
             {
                 predictor.UseModel(modelFolder);
-                latency = LatencyBenchmark.Measure(predictor, modelFolder, LatencyBenchmark.SyntheticUpload(), config.LatencyRuns);
+                latency = LatencyBenchmark.Measure(predictor, defaults, modelFolder, LatencyBenchmark.SyntheticUpload(), config.LatencyRuns);
             }
             log($"upload → overlay {latency.UploadToOverlayMs:F1} ms, forward {latency.ForwardMs:F1} ms");
 
@@ -140,10 +156,19 @@ public static class BenchRunner
             using var training = new TrainingBenchmark(data, Path.Combine(work.FullName, "runs"), config.Training, config.LoaderWorkers, pretrainedFolder);
             using var bare = new BareTrainingLoop(CamNetworkFactory.CreatePretrainedResNet18(training.Classes, pretrainedFolder), config.Training, training.Classes);
             var steps = config.TrainingStepsPerRound;
+            double snapshotSeconds = 0, pipelineSeconds = 0;
             var contenders = new List<Contender>
             {
-                new(Pipeline, () => training.PipelineRound(steps, config.Training.SnapshotEverySteps)),
+                new(Pipeline, () =>
+                {
+                    var (round, snapshotTime) = training.PipelineRoundWithSnapshots(steps, config.Training.SnapshotEverySteps);
+                    snapshotSeconds += snapshotTime;
+                    pipelineSeconds += round.Seconds;
+                    return round;
+                }),
                 new(PipelineNoSnapshots, () => training.PipelineRound(steps, 0)),
+                // On two cores, two loader threads compete with libtorch's two: one is tried beside.
+                new(PipelineOneWorker, () => training.PipelineRound(steps, config.Training.SnapshotEverySteps, loaderWorkers: 1)),
                 Contender.Timed(Bare, () => bare.Steps(steps)),
             };
             var python = PyTorchBaseline.Find(pythonScript);
@@ -160,7 +185,8 @@ public static class BenchRunner
             log($"training: {contenders.Count} contenders × {config.TrainingRounds} rounds of {steps} steps, batch {config.Training.BatchSize} at {config.Training.ImageSize}²");
             training.PipelineRound(config.TrainingWarmUpSteps, config.Training.SnapshotEverySteps);
             bare.Steps(config.TrainingWarmUpSteps);
-            var rates = Interleaved.Measure(contenders, config.TrainingRounds, warmUpRounds: 0, log);
+            var measured = Interleaved.MeasureRounds(contenders, config.TrainingRounds, warmUpRounds: 0, log);
+            var rates = measured.Rates;
 
             log($"memory: RSS at steps {config.RssFirstStep} and {config.RssLastStep}");
             var memory = training.Memory(config.RssFirstStep, config.RssLastStep);
@@ -169,17 +195,19 @@ public static class BenchRunner
             return new BenchReport
             {
                 InferenceVsOrt = inferenceDetail.VsOrtPerBatch.Values.Min(),
-                PipelineVsBareLoop = BenchArithmetic.Ratio(rates[Pipeline], rates[Bare]),
-                TrainingVsPyTorch = rates.TryGetValue(PyTorch, out var py) ? BenchArithmetic.Ratio(rates[Bare], py) : null,
-                SnapshotOverheadPct = BenchArithmetic.OverheadPct(rates[Pipeline], rates[PipelineNoSnapshots]),
-                FlopUtilisation = BenchArithmetic.Utilisation(achieved, flopsPeak),
+                PipelineVsBareLoop = measured.MedianRatio(Pipeline, Bare),
+                TrainingVsPyTorch = rates.ContainsKey(PyTorch) ? measured.MedianRatio(Bare, PyTorch) : null,
+                SnapshotOverheadPct = BenchArithmetic.ShareOverheadPct(snapshotSeconds, pipelineSeconds),
+                FlopUtilisation = BenchArithmetic.Utilisation(achieved, ratioIsBf16 ? bf16Peak : flopsPeak),
                 RssGrowthPct = memory.GrowthPct,
                 UploadToOverlayMs = latency.UploadToOverlayMs,
                 ForwardMs = latency.ForwardMs,
                 Inference = inferenceDetail,
-                Training = new TrainingDetail(rates, config.Training.BatchSize, config.Training.ImageSize, steps, config.TrainingRounds, config.LoaderWorkers,
+                Training = new TrainingDetail(rates, measured.PerRound, measured.MedianRatio(Pipeline, PipelineNoSnapshots),
+                    BenchArithmetic.OverheadPct(rates[Pipeline], rates[PipelineNoSnapshots]), snapshotSeconds, config.Training.BatchSize, config.Training.ImageSize, steps, config.TrainingRounds, config.LoaderWorkers,
                     pyTorchVersion, python is null ? "no Python found that can `import torch` (apt-get install -y python3-torch)" : null),
-                Flops = new FlopDetail(achieved, flopsPeak, config.MatMulSize, inferenceDetail.RatioContender + $" batch {largest.Batch}", BenchArithmetic.ResNet18GflopPerImage224),
+                Flops = new FlopDetail(achieved, ratioIsBf16 ? bf16Peak : flopsPeak, config.MatMulSize, inferenceDetail.RatioContender + $" batch {largest.Batch}", BenchArithmetic.ResNet18GflopPerImage224,
+                    flopsPeak, bf16Peak, fp32Achieved, BenchArithmetic.Utilisation(fp32Achieved, flopsPeak), fp32Contender),
                 Memory = memory,
                 Latency = latency,
                 Machine = Machine(threads),

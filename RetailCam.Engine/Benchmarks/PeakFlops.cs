@@ -9,12 +9,13 @@ namespace RetailCam.Engine.Benchmarks;
 /// </summary>
 public static class PeakFlops
 {
-    public static double MeasureGflops(int n = 2048, int runs = 5)
+    /// <param name="dtype">float32, or bfloat16 for the peak a bf16 network is held against.</param>
+    public static double MeasureGflops(int n = 2048, int runs = 5, ScalarType dtype = ScalarType.Float32)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        var a = randn(n, n);
-        var b = randn(n, n);
+        var a = randn(n, n).to_type(dtype);
+        var b = randn(n, n).to_type(dtype);
         matmul(a, b); // warm-up: first call allocates and picks kernels
         var best = double.MaxValue;
         for (var i = 0; i < runs; i++)

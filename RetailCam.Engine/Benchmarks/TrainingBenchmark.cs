@@ -47,11 +47,21 @@ public sealed class TrainingBenchmark : IDisposable
     public int TrainImages => trainEntries.Count;
 
     /// <summary>One short run of <paramref name="steps"/> + 1 steps; the last <paramref name="steps"/> are timed.</summary>
-    public RoundResult PipelineRound(int steps, int snapshotEverySteps)
+    public RoundResult PipelineRound(int steps, int snapshotEverySteps, int? loaderWorkers = null) => PipelineRoundWithSnapshots(steps, snapshotEverySteps, loaderWorkers).Round;
+
+    /// <summary>
+    /// As <see cref="PipelineRound"/>, with the time the snapshots inside the window cost: their
+    /// training-thread time, plus their share of the background writer's time (the writer may
+    /// finish after the window, so its total is split evenly over the snapshots taken).
+    /// </summary>
+    public (RoundResult Round, double SnapshotSeconds) PipelineRoundWithSnapshots(int steps, int snapshotEverySteps, int? loaderWorkers = null)
     {
         var window = new StepWindow(firstStep: 1);
-        Train(options with { SnapshotEverySteps = snapshotEverySteps }, steps + 1, [window], CancellationToken.None);
-        return new RoundResult((long)steps * options.BatchSize, window.Seconds);
+        var snapshots = Train(options with { SnapshotEverySteps = snapshotEverySteps }, steps + 1, [window], CancellationToken.None, loaderWorkers);
+        var inWindow = snapshotEverySteps > 0 ? (steps + 1) / snapshotEverySteps : 0;
+        var taken = inWindow + 1;
+        var seconds = window.SnapshotThreadSeconds(snapshots) + snapshots.BackgroundTime.TotalSeconds * inWindow / taken;
+        return (new RoundResult((long)steps * options.BatchSize, window.Seconds), seconds);
     }
 
     /// <summary>A run of <paramref name="lastStep"/> steps over as many epochs as it takes, RSS read after a full GC at two steps.</summary>
@@ -59,10 +69,11 @@ public sealed class TrainingBenchmark : IDisposable
     {
         using var stop = new CancellationTokenSource();
         var probe = new RssProbe(firstStep, lastStep, stop);
+        // A stopped run ends in OperationCanceledException inside the trainer, which it turns into a status.
         var epochs = (int)Math.Min(10_000, lastStep / Math.Max(1, trainEntries.Count / options.BatchSize) + 2);
         try
         {
-            Train(options with { Epochs = epochs }, null, [probe], stop.Token);
+            using var _ = Train(options with { Epochs = epochs }, null, [probe], stop.Token);
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
@@ -71,8 +82,9 @@ public sealed class TrainingBenchmark : IDisposable
         return new MemoryFigures(firstStep, lastStep, probe.FirstBytes, probe.LastBytes);
     }
 
-    private void Train(TrainingOptions runOptions, int? batchesPerEpoch, IReadOnlyList<ITrainingCallback> extra, CancellationToken cancellationToken)
+    private ClassMapSnapshots Train(TrainingOptions runOptions, int? batchesPerEpoch, IReadOnlyList<ITrainingCallback> extra, CancellationToken cancellationToken, int? workers = null)
     {
+        var loaderWorkers = workers ?? this.loaderWorkers;
         var round = Interlocked.Increment(ref runs);
         var run = new RunFolder(Path.Combine(workFolder, $"run-{round:D3}"));
         var loaderOptions = new DataLoaderOptions { BatchSize = runOptions.BatchSize, ImageSize = runOptions.ImageSize, Workers = loaderWorkers, Seed = round, DropLast = true };
@@ -86,7 +98,9 @@ public sealed class TrainingBenchmark : IDisposable
         using var subscription = events.Subscribe(_ => Interlocked.Increment(ref received));
         using var snapshots = new ClassMapSnapshots(probes);
         var trainer = new Trainer(network, runOptions, catalogue.Categories, train, validation, run, events, [snapshots, .. extra]);
+        foreach (var callback in extra.OfType<StepWindow>()) callback.Snapshots = snapshots;
         trainer.Run(resume: false, cancellationToken);
+        return snapshots;
     }
 
     public void Dispose() => network.Dispose();
@@ -116,13 +130,21 @@ public sealed class TrainingBenchmark : IDisposable
     {
         private long start;
         private long end;
+        private TimeSpan snapshotThreadAtStart;
+        private TimeSpan snapshotThreadAtEnd;
+
+        public ClassMapSnapshots? Snapshots { get; set; }
 
         public double Seconds => Stopwatch.GetElapsedTime(start, end).TotalSeconds;
 
+        public double SnapshotThreadSeconds(ClassMapSnapshots _) => (snapshotThreadAtEnd - snapshotThreadAtStart).TotalSeconds;
+
         public void OnBatchEnded(TrainingContext context, BatchEnded batch)
         {
-            if (batch.Step == firstStep) start = Stopwatch.GetTimestamp();
-            end = Stopwatch.GetTimestamp();
+            var now = Stopwatch.GetTimestamp();
+            var thread = Snapshots?.TrainingThreadTime ?? TimeSpan.Zero;
+            if (batch.Step == firstStep) (start, snapshotThreadAtStart) = (now, thread);
+            (end, snapshotThreadAtEnd) = (now, thread);
         }
     }
 

@@ -34,6 +34,9 @@ public sealed class BenchArithmeticTests
         // 97 img/s with snapshots against 100 without: each image takes 100/97 − 1 ≈ 3.09 % longer.
         Assert.Equal(3.0927835, BenchArithmetic.OverheadPct(97, 100), 6);
         Assert.True(BenchArithmetic.OverheadPct(101, 100) < 0);
+        // 0.3 s of snapshots in a 10.3 s window: 3 % on top of the 10 s without them.
+        Assert.Equal(3, BenchArithmetic.ShareOverheadPct(0.3, 10.3), 9);
+        Assert.True(double.IsNaN(BenchArithmetic.ShareOverheadPct(2, 1)));
     }
 
     [Fact]
@@ -50,6 +53,21 @@ public sealed class BenchArithmeticTests
         Assert.Equal(30, rates["b"], 12);
         // Warm-up a b, then a b / b a / a b: the order alternates so neither always follows the other.
         Assert.Equal(["a", "b", "a", "b", "b", "a", "a", "b"], order);
+    }
+
+    [Fact]
+    public void Median_ratio_takes_ratios_within_rounds_so_one_slow_round_does_not_decide()
+    {
+        var round = 0;
+        // Round 2 of contender a is hit by a neighbour's burst (a tenth of its speed).
+        var result = Interleaved.MeasureRounds(
+        [
+            new Contender("a", () => new RoundResult(100, round++ == 1 ? 10 : 1)),
+            new Contender("b", () => new RoundResult(50, 1)),
+        ], rounds: 3, warmUpRounds: 0);
+
+        Assert.Equal(2, result.MedianRatio("a", "b"), 12);
+        Assert.True(result.Rates["a"] / result.Rates["b"] < 1);
     }
 
     [Fact]
@@ -108,9 +126,9 @@ public sealed class BenchArithmeticTests
             UploadToOverlayMs = 40,
             ForwardMs = 15,
             Inference = inference,
-            Training = new TrainingDetail(new Dictionary<string, double> { [BenchRunner.Pipeline] = 96, [BenchRunner.Bare] = 100 }, 64, 64, 50, 2, 2,
+            Training = new TrainingDetail(new Dictionary<string, double> { [BenchRunner.Pipeline] = 96, [BenchRunner.Bare] = 100 }, [], 0.99, 1.0, 0.1, 64, 64, 50, 2, 2,
                 pyTorch is null ? null : "1.13", pyTorch is null ? "no Python found that can `import torch` (apt-get install -y python3-torch)" : null),
-            Flops = new FlopDetail(400, 1000, 2048, "x", 3.64),
+            Flops = new FlopDetail(400, 1000, 2048, "x", 3.64, 500, 1000, 200, 0.4, "y"),
             Memory = new MemoryFigures(100, 300, 1_000_000, 1_005_000),
             Latency = new LatencyFigures(40, 15, 1024, 768, 10),
             Machine = new MachineDetail("cpu", 2, 2, "linux", ".NET", "2.10", "1.31"),
