@@ -18,7 +18,8 @@ public static class BenchMarkdown
         s.Append(CultureInfo.InvariantCulture, $"Run: {(r.Quick ? "--quick" : "full")}, {F(r.Seconds, "F0")} s.\n\n");
         s.Append("| Figure | Value | Target | Raw (images/s unless noted) |\n|---|---|---|---|\n");
         Row("inferenceVsOrt", F(r.InferenceVsOrt), "≥ 1.0", string.Join("; ", r.Inference.ImagesPerSecond.Select(b => $"{b.Key}: {Rates(b.Value)}")));
-        Row("pipelineVsBareLoop", F(r.PipelineVsBareLoop), "≥ 0.95", Rates(r.Training.ImagesPerSecond));
+        Row("pipelineVsBareLoop", F(r.PipelineVsBareLoop), "≥ 0.95", Rates(r.Training.ImagesPerSecond) +
+            $" (batch {r.Training.Batch} at {r.Training.ImageSize}², {r.Training.LoaderWorkers} loader worker(s); with {r.Training.OtherLoaderWorkers}: ×{F(r.Training.OtherLoaderWorkersVsDefault)}; median of per-round ratios over {r.Training.Rounds} rounds)");
         Row("trainingVsPyTorch", r.TrainingVsPyTorch is { } py ? F(py) : "absent", "≥ 1.0", r.Training.PyTorchVersion is { } v ? $"PyTorch {v}, bare loop vs PyTorch eager" : r.Training.PyTorchMissingReason ?? "");
         Row("snapshotOverheadPct", F(r.SnapshotOverheadPct, "F1"), "≤ 3", $"snapshot time ({F(r.Training.SnapshotSeconds, "F2")} s, every {r.Training.StepsPerRound} steps) over the pipeline's timed steps; from throughput with/without snapshots: {F(r.Training.SnapshotOverheadFromThroughputPct, "F1")} %");
         Row("flopUtilisation", F(r.FlopUtilisation), "≥ 0.60", $"{F(r.Flops.AchievedGflops, "F0")} GFLOP/s ({r.Flops.Contender}) of {F(r.Flops.PeakGflops, "F0")} GFLOP/s ({r.Flops.MatMulSize}² matmul, same precision); fp32: {F(r.Flops.Fp32AchievedGflops, "F0")} ({r.Flops.Fp32Contender}) of {F(r.Flops.Fp32PeakGflops, "F0")} = {F(r.Flops.Fp32Utilisation)}; bf16 peak {F(r.Flops.Bf16PeakGflops, "F0")}");

@@ -24,7 +24,7 @@ public sealed record BenchConfig
     /// <summary>Untimed steps each training contender runs first (kernels picked, buffers allocated, loader files cached).</summary>
     public int TrainingWarmUpSteps { get; init; } = 10;
     public TrainingOptions Training { get; init; } = new();
-    public int LoaderWorkers { get; init; } = 2;
+    public int LoaderWorkers { get; init; } = TrainingJobSpec.DefaultLoaderWorkers;
     public int ImagesPerClass { get; init; } = 440;
     public int Classes { get; init; } = 10;
     public int SourceImageSize { get; init; } = 80;
@@ -89,10 +89,12 @@ public sealed record InferenceDetail(
 /// <param name="ImagesPerSecond">All images over all timed seconds, per contender.</param>
 /// <param name="PerRound">Each round's images/s: the ratios are medians of the per-round ratios.</param>
 /// <param name="PipelineVsNoSnapshots">Median per-round ratio of the pipeline with and without snapshots (a cross-check of the snapshot cost, noisier than the timed one).</param>
+/// <param name="OtherLoaderWorkers">The loader worker count tried beside the default.</param>
+/// <param name="OtherLoaderWorkersVsDefault">Median per-round ratio of the pipeline with that count over the default.</param>
 /// <param name="SnapshotOverheadFromThroughputPct">The snapshot overhead from the two pipelines' total throughputs.</param>
 /// <param name="SnapshotSeconds">Time the timed snapshots took (training thread + their share of the writer).</param>
 public sealed record TrainingDetail(IReadOnlyDictionary<string, double> ImagesPerSecond, IReadOnlyList<IReadOnlyDictionary<string, double>> PerRound,
-    double PipelineVsNoSnapshots, double SnapshotOverheadFromThroughputPct, double SnapshotSeconds, int Batch, int ImageSize, int StepsPerRound, int Rounds, int LoaderWorkers,
+    double PipelineVsNoSnapshots, int OtherLoaderWorkers, double OtherLoaderWorkersVsDefault, double SnapshotOverheadFromThroughputPct, double SnapshotSeconds, int Batch, int ImageSize, int StepsPerRound, int Rounds, int LoaderWorkers,
     string? PyTorchVersion, string? PyTorchMissingReason);
 
 /// <param name="PeakGflops">The peak <see cref="Contender"/> is held against: bf16 matmul for a bf16 network, fp32 otherwise.</param>
@@ -106,7 +108,7 @@ public static class BenchRunner
 {
     public const string Pipeline = "pipeline";
     public const string PipelineNoSnapshots = "pipelineNoSnapshots";
-    public const string PipelineOneWorker = "pipelineOneLoaderWorker";
+    public const string PipelineOtherWorkers = "pipelineOtherLoaderWorkers";
     public const string Bare = "bareLoop";
     public const string PyTorch = "pyTorch";
 
@@ -167,8 +169,8 @@ public static class BenchRunner
                     return round;
                 }),
                 new(PipelineNoSnapshots, () => training.PipelineRound(steps, 0)),
-                // On two cores, two loader threads compete with libtorch's two: one is tried beside.
-                new(PipelineOneWorker, () => training.PipelineRound(steps, config.Training.SnapshotEverySteps, loaderWorkers: 1)),
+                // The loader worker count that is not the default (one where it is two, else two), beside it.
+                new(PipelineOtherWorkers, () => training.PipelineRound(steps, config.Training.SnapshotEverySteps, loaderWorkers: OtherWorkers(config))),
                 Contender.Timed(Bare, () => bare.Steps(steps)),
             };
             var python = PyTorchBaseline.Find(pythonScript);
@@ -203,7 +205,7 @@ public static class BenchRunner
                 UploadToOverlayMs = latency.UploadToOverlayMs,
                 ForwardMs = latency.ForwardMs,
                 Inference = inferenceDetail,
-                Training = new TrainingDetail(rates, measured.PerRound, measured.MedianRatio(Pipeline, PipelineNoSnapshots),
+                Training = new TrainingDetail(rates, measured.PerRound, measured.MedianRatio(Pipeline, PipelineNoSnapshots), OtherWorkers(config), measured.MedianRatio(PipelineOtherWorkers, Pipeline),
                     BenchArithmetic.OverheadPct(rates[Pipeline], rates[PipelineNoSnapshots]), snapshotSeconds, config.Training.BatchSize, config.Training.ImageSize, steps, config.TrainingRounds, config.LoaderWorkers,
                     pyTorchVersion, python is null ? "no Python found that can `import torch` (apt-get install -y python3-torch)" : null),
                 Flops = new FlopDetail(achieved, ratioIsBf16 ? bf16Peak : flopsPeak, config.MatMulSize, inferenceDetail.RatioContender + $" batch {largest.Batch}", BenchArithmetic.ResNet18GflopPerImage224,
@@ -220,6 +222,8 @@ public static class BenchRunner
             try { work.Delete(recursive: true); } catch (IOException) { }
         }
     }
+
+    public static int OtherWorkers(BenchConfig config) => config.LoaderWorkers == 1 ? 2 : 1;
 
     /// <summary>
     /// The honest ratio compares the same network: our ResNet18Features (in the layout the predictor

@@ -126,7 +126,7 @@ public sealed class BenchArithmeticTests
             UploadToOverlayMs = 40,
             ForwardMs = 15,
             Inference = inference,
-            Training = new TrainingDetail(new Dictionary<string, double> { [BenchRunner.Pipeline] = 96, [BenchRunner.Bare] = 100 }, [], 0.99, 1.0, 0.1, 64, 64, 50, 2, 2,
+            Training = new TrainingDetail(new Dictionary<string, double> { [BenchRunner.Pipeline] = 96, [BenchRunner.Bare] = 100 }, [], 0.99, 2, 0.9, 1.0, 0.1, 64, 64, 50, 2, 1,
                 pyTorch is null ? null : "1.13", pyTorch is null ? "no Python found that can `import torch` (apt-get install -y python3-torch)" : null),
             Flops = new FlopDetail(400, 1000, 2048, "x", 3.64, 500, 1000, 200, 0.4, "y"),
             Memory = new MemoryFigures(100, 300, 1_000_000, 1_005_000),
