@@ -60,7 +60,7 @@ public sealed class TrainingBenchmark : IDisposable
         var snapshots = Train(options with { SnapshotEverySteps = snapshotEverySteps }, steps + 1, [window], CancellationToken.None, loaderWorkers);
         var inWindow = snapshotEverySteps > 0 ? (steps + 1) / snapshotEverySteps : 0;
         var taken = inWindow + 1;
-        var seconds = window.SnapshotThreadSeconds(snapshots) + snapshots.BackgroundTime.TotalSeconds * inWindow / taken;
+        var seconds = window.SnapshotThreadSeconds + snapshots.BackgroundTime.TotalSeconds * inWindow / taken;
         return (new RoundResult((long)steps * options.BatchSize, window.Seconds), seconds);
     }
 
@@ -73,7 +73,7 @@ public sealed class TrainingBenchmark : IDisposable
         var epochs = (int)Math.Min(10_000, lastStep / Math.Max(1, trainEntries.Count / options.BatchSize) + 2);
         try
         {
-            using var _ = Train(options with { Epochs = epochs }, null, [probe], stop.Token);
+            Train(options with { Epochs = epochs }, null, [probe], stop.Token);
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
@@ -82,6 +82,7 @@ public sealed class TrainingBenchmark : IDisposable
         return new MemoryFigures(firstStep, lastStep, probe.FirstBytes, probe.LastBytes);
     }
 
+    /// <returns>The run's snapshot callback, already disposed: only its timings are read.</returns>
     private ClassMapSnapshots Train(TrainingOptions runOptions, int? batchesPerEpoch, IReadOnlyList<ITrainingCallback> extra, CancellationToken cancellationToken, int? workers = null)
     {
         var loaderWorkers = workers ?? this.loaderWorkers;
@@ -137,7 +138,7 @@ public sealed class TrainingBenchmark : IDisposable
 
         public double Seconds => Stopwatch.GetElapsedTime(start, end).TotalSeconds;
 
-        public double SnapshotThreadSeconds(ClassMapSnapshots _) => (snapshotThreadAtEnd - snapshotThreadAtStart).TotalSeconds;
+        public double SnapshotThreadSeconds => (snapshotThreadAtEnd - snapshotThreadAtStart).TotalSeconds;
 
         public void OnBatchEnded(TrainingContext context, BatchEnded batch)
         {
