@@ -22,7 +22,7 @@ internal static class TrainCommand
         optimizer.AcceptOnlyFromAmong("adamw", "sgd");
         var minutes = new Option<double?>("--minutes") { Description = "Time budget: the schedule follows the clock and training stops when it is spent." };
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its last checkpoint." };
-        var workers = new Option<int>("--workers") { Description = "Loader threads decoding and augmenting images.", DefaultValueFactory = _ => 2 };
+        var workers = new Option<int>("--workers") { Description = "Loader threads decoding and augmenting images.", DefaultValueFactory = _ => TrainingJobSpec.DefaultLoaderWorkers };
         var scenes = new Option<double>("--scene-backgrounds") { Description = "Share (0–1) of training images pasted onto random shop-scene backgrounds, so the model learns to find articles anywhere in a frame.", DefaultValueFactory = _ => 0.0 };
         var snapshotEvery = new Option<int>("--snapshot-every") { Description = "Class-map snapshots of the probe images every N steps (0: never).", DefaultValueFactory = _ => defaults.SnapshotEverySteps };
         var vggWeights = new Option<FileInfo?>("--vgg16-weights") { Description = "torchvision VGG16 state dict (.pt or .safetensors) to start VGG16 from." };

@@ -14,5 +14,6 @@ internal static class VerbCatalogue
         CatalogueCommand.Create(),
         ParityCommand.Create(),
         WatchCommand.Create(),
+        BenchCommand.Create(),
     ];
 }

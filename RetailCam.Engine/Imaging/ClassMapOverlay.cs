@@ -90,6 +90,23 @@ public static class ClassMapOverlay
         return result;
     }
 
+    /// <summary>
+    /// Longest side of a transparent heat map sent to a browser. The map is a bilinear upsampling of
+    /// a 14×14 (or so) class map, so it holds no detail a browser's own scaling would lose; colouring
+    /// and PNG-encoding it at full photo size was most of the upload → overlay time (docs/BENCHMARKS.md).
+    /// </summary>
+    public const int MaxTransparentSide = 448;
+
+    /// <summary>The size to render a transparent map for a photo: the photo's aspect, at most <paramref name="maxSide"/> on its longer side.</summary>
+    public static (int Width, int Height) TransparentSize(int photoWidth, int photoHeight, int maxSide = MaxTransparentSide)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(photoWidth, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(photoHeight, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxSide, 1);
+        var scale = Math.Min(1.0, (double)maxSide / Math.Max(photoWidth, photoHeight));
+        return (Math.Max(1, (int)Math.Round(photoWidth * scale)), Math.Max(1, (int)Math.Round(photoHeight * scale)));
+    }
+
     /// <summary>PNG bytes of an overlay or a transparent heat map.</summary>
     public static byte[] EncodePng(Image image)
     {

@@ -13,7 +13,7 @@ namespace RetailCam.Engine.Imaging;
 public static class ImageTensors
 {
     /// <summary>Fits each image to width × height and stacks them into one batch tensor.</summary>
-    public static Tensor ToBatch(IReadOnlyList<Image<Rgb24>> images, int width, int height, FitMode mode, Device? device = null)
+    public static Tensor ToBatch(IReadOnlyList<Image<Rgb24>> images, int width, int height, FitMode mode, Device? device = null, bool channelsLast = false)
     {
         ArgumentNullException.ThrowIfNull(images);
         if (images.Count == 0)
@@ -31,14 +31,16 @@ public static class ImageTensors
             using var fitted = ImageFitter.Fit(images[i], width, height, mode);
             fitted.CopyPixelDataTo(slot);
         }
-        return FromInterleavedRgb(pixels, images.Count, height, width, device);
+        return FromInterleavedRgb(pixels, images.Count, height, width, device, channelsLast);
     }
 
     /// <summary>
     /// Batch tensor from interleaved RGB bytes laid out [B,H,W,3] (what ImageSharp's
-    /// CopyPixelDataTo writes). The result is contiguous [B,3,H,W] float32 on <paramref name="device"/>.
+    /// CopyPixelDataTo writes). The result is contiguous [B,3,H,W] float32 on <paramref name="device"/>,
+    /// or, with <paramref name="channelsLast"/>, [B,3,H,W] with NHWC strides: the bytes' own layout,
+    /// so the conversion to float is the only pass.
     /// </summary>
-    public static Tensor FromInterleavedRgb(ReadOnlySpan<byte> pixels, int count, int height, int width, Device? device = null)
+    public static Tensor FromInterleavedRgb(ReadOnlySpan<byte> pixels, int count, int height, int width, Device? device = null, bool channelsLast = false)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(height, 1);
@@ -54,6 +56,8 @@ public static class ImageTensors
         var planar = interleaved.permute(0, 3, 1, 2);
         if (device is not null && device.type != DeviceType.CPU)
             planar = planar.to(device); // move the bytes (4× fewer than floats), convert there
+        if (channelsLast)
+            return interleaved.to(ScalarType.Float32, planar.device).permute(0, 3, 1, 2).MoveToOuterDisposeScope();
         // copy_ converts the type and the layout in one pass; to_type would keep the permuted
         // strides and need a second pass to become contiguous.
         var result = empty([count, 3, height, width], ScalarType.Float32, planar.device);

@@ -47,7 +47,16 @@ public sealed class Predictor : IDisposable
         var loaded = ModelFolder.Load(modelFolder);
         loaded.Network.eval();
         foreach (var p in loaded.Network.parameters()) p.requires_grad = false;
-        var served = new ServedModel(id ?? Path.GetFileName(Path.GetFullPath(modelFolder).TrimEnd('/')), loaded, new CategoryTree(loaded.Manifest.Categories));
+        LoadedModel? fast = null;
+        if (CpuFeatures.UsesBFloat16(options.Precision))
+        {
+            // A second copy in bf16 for the forward pass; gradient-based maps keep the float32 one.
+            fast = ModelFolder.Load(modelFolder);
+            fast.Network.eval();
+            foreach (var p in fast.Network.parameters()) p.requires_grad = false;
+            fast.Network.ToBFloat16();
+        }
+        var served = new ServedModel(id ?? Path.GetFileName(Path.GetFullPath(modelFolder).TrimEnd('/')), loaded, new CategoryTree(loaded.Manifest.Categories), fast);
         // Only the worker touches models, so it disposes replaced ones between batches.
         var previous = Interlocked.Exchange(ref current, served);
         if (previous is not null) retired.Enqueue(previous);
@@ -103,14 +112,14 @@ public sealed class Predictor : IDisposable
         using var scope = NewDisposeScope();
         var size = model.Manifest.InputSize;
         var device = model.Network.parameters().First().device;
-        var images = ImageTensors.ToBatch(batch.Select(r => r.Photo).ToList(), size, size, FitMode.Stretch, device);
+        var images = ImageTensors.ToBatch(batch.Select(r => r.Photo).ToList(), size, size, FitMode.Stretch, device, options.ChannelsLast);
 
         Tensor logits, activations;
         using (inference_mode())
         {
-            using var forward = model.Network.ForwardWithActivations(images);
-            logits = forward.Logits.clone();
-            activations = forward.Activations.clone();
+            using var forward = model.ForwardNetwork.ForwardWithActivations(images);
+            logits = forward.Logits.to_type(ScalarType.Float32, copy: true);
+            activations = forward.Activations.to_type(ScalarType.Float32, copy: true);
         }
         var probabilities = logits.softmax(1).cpu().data<float>().ToArray();
         var classes = model.Manifest.Categories.Count;
@@ -226,12 +235,20 @@ public sealed class Predictor : IDisposable
 
     private sealed record Request(Image<Rgb24> Photo, string Source, PredictRequestOptions Options, TaskCompletionSource<Prediction> Result, CancellationToken Cancellation);
 
-    private sealed class ServedModel(string id, LoadedModel loaded, CategoryTree tree) : IDisposable
+    private sealed class ServedModel(string id, LoadedModel loaded, CategoryTree tree, LoadedModel? reducedPrecision) : IDisposable
     {
         public string Id { get; } = id;
         public ModelManifest Manifest => loaded.Manifest;
         public Models.CamNetwork Network => loaded.Network;
+
+        /// <summary>The network for the class-map forward pass: the bf16 copy where there is one.</summary>
+        public Models.CamNetwork ForwardNetwork => reducedPrecision?.Network ?? loaded.Network;
         public CategoryTree Tree { get; } = tree;
-        public void Dispose() => loaded.Dispose();
+
+        public void Dispose()
+        {
+            loaded.Dispose();
+            reducedPrecision?.Dispose();
+        }
     }
 }

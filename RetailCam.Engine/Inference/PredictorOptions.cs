@@ -18,4 +18,45 @@ public sealed class PredictorOptions
 
     /// <summary>Box threshold as a fraction of the map's maximum (Zhou et al. use 0.2).</summary>
     [Range(0.0, 1.0)] public double BoxThreshold { get; set; } = Localisation.DefaultThresholdFraction;
+
+    /// <summary>
+    /// Feed the network channels-last (NHWC) tensors, straight from the decoder's interleaved pixels:
+    /// oneDNN's NHWC convolutions are faster on CPU and the layout change on input is saved
+    /// (see docs/BENCHMARKS.md for the side-by-side figures).
+    /// </summary>
+    public bool ChannelsLast { get; set; } = true;
+
+    /// <summary>Number format of the class-map forward pass (gradient-based maps always run in float32).</summary>
+    public InferencePrecision Precision { get; set; } = InferencePrecision.Auto;
+}
+
+public enum InferencePrecision
+{
+    Float32,
+
+    /// <summary>bfloat16 backbone and head; worth it only where the CPU multiplies bf16 natively.</summary>
+    BFloat16,
+
+    /// <summary>bfloat16 where the CPU has native bf16 instructions (AVX512-BF16 or AMX), float32 elsewhere.</summary>
+    Auto,
+}
+
+public static class CpuFeatures
+{
+    private static readonly Lazy<bool> NativeBf16 = new(() =>
+    {
+        try
+        {
+            var info = File.ReadAllText("/proc/cpuinfo");
+            return info.Contains("avx512_bf16", StringComparison.Ordinal) || info.Contains("amx_bf16", StringComparison.Ordinal);
+        }
+        catch (IOException) { return false; }
+        catch (UnauthorizedAccessException) { return false; }
+    });
+
+    /// <summary>True where /proc/cpuinfo lists AVX512-BF16 or AMX-BF16 (false off Linux: bf16 must then be asked for).</summary>
+    public static bool HasNativeBFloat16 => NativeBf16.Value;
+
+    public static bool UsesBFloat16(InferencePrecision precision) =>
+        precision == InferencePrecision.BFloat16 || (precision == InferencePrecision.Auto && HasNativeBFloat16);
 }

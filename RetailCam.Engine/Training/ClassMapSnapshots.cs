@@ -21,6 +21,14 @@ public sealed class ClassMapSnapshots : ITrainingCallback, IDisposable
     private Task? writer;
     private Tensor? probeBatch;
     private long lastStep = -1;
+    private long trainingThreadTicks;
+    private long backgroundTicks;
+
+    /// <summary>Time spent taking snapshots on the training thread (forward passes and maps), so far.</summary>
+    public TimeSpan TrainingThreadTime => TimeSpan.FromTicks(Interlocked.Read(ref trainingThreadTicks));
+
+    /// <summary>Time the background writer spent colouring, encoding and writing, so far.</summary>
+    public TimeSpan BackgroundTime => TimeSpan.FromTicks(Interlocked.Read(ref backgroundTicks));
 
     public ClassMapSnapshots(IReadOnlyList<ProbeImage> probes, ColourMap? colourMap = null)
     {
@@ -71,6 +79,7 @@ public sealed class ClassMapSnapshots : ITrainingCallback, IDisposable
     {
         if (context.Step == lastStep) return;
         lastStep = context.Step;
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var network = context.Network;
         var wasTraining = network.training;
         network.eval();
@@ -101,6 +110,7 @@ public sealed class ClassMapSnapshots : ITrainingCallback, IDisposable
         finally
         {
             network.train(wasTraining);
+            Interlocked.Add(ref trainingThreadTicks, System.Diagnostics.Stopwatch.GetElapsedTime(started).Ticks);
         }
     }
 
@@ -108,6 +118,7 @@ public sealed class ClassMapSnapshots : ITrainingCallback, IDisposable
     {
         await foreach (var work in queue.Reader.ReadAllAsync())
         {
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
             var probe = probes[work.Probe];
             string Render(float[] map, bool predicted)
             {
@@ -122,6 +133,7 @@ public sealed class ClassMapSnapshots : ITrainingCallback, IDisposable
                 work.Label, work.Predicted, work.Confidence, trueFile, predictedFile);
             context.Run.AppendSnapshot(snapshot);
             context.Publish(snapshot);
+            Interlocked.Add(ref backgroundTicks, System.Diagnostics.Stopwatch.GetElapsedTime(started).Ticks);
         }
     }
 

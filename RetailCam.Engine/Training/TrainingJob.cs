@@ -21,7 +21,13 @@ public sealed record TrainingJobSpec
     /// <summary>A torchvision VGG16 state dict (.pt or .safetensors) to start VGG16 from; null trains it from scratch.</summary>
     public string? Vgg16Weights { get; init; }
 
-    public int LoaderWorkers { get; init; } = 2;
+    /// <summary>
+    /// Half the cores, at least one: libtorch already runs one thread per core, and on a 2-core
+    /// machine a second loader thread cost the pipeline 8–17 % against one (docs/BENCHMARKS.md).
+    /// </summary>
+    public static int DefaultLoaderWorkers => Math.Max(1, Environment.ProcessorCount / 2);
+
+    public int LoaderWorkers { get; init; } = DefaultLoaderWorkers;
 
     /// <summary>Share of training batches whose article is pasted onto a random shop-scene background.</summary>
     public double SceneBackgroundProbability { get; init; }

@@ -20,6 +20,15 @@ public class ClassMapOverlayTests
     }
 
     [Fact]
+    public void Transparent_map_keeps_the_photo_aspect_and_is_capped_on_its_longer_side()
+    {
+        Assert.Equal((448, 336), ClassMapOverlay.TransparentSize(1024, 768));
+        Assert.Equal((336, 448), ClassMapOverlay.TransparentSize(768, 1024));
+        Assert.Equal((300, 200), ClassMapOverlay.TransparentSize(300, 200));
+        Assert.Equal((1000, 1), ClassMapOverlay.TransparentSize(4000, 1, 1000));
+    }
+
+    [Fact]
     public void Map_values_outside_0_to_1_are_refused()
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => new HeatMap(new float[,] { { 0f, 1.5f } }));

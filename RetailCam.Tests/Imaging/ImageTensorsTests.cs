@@ -31,6 +31,22 @@ public class ImageTensorsTests
     }
 
     [Fact]
+    public void Channels_last_batch_holds_the_same_values_with_nhwc_strides()
+    {
+        using var first = TestImages.Coordinates(4, 3);
+        using var second = TestImages.Solid(4, 3, 255, 0, 9);
+        using var scope = NewDisposeScope();
+        var planar = ImageTensors.ToBatch([first, second], 4, 3, FitMode.Stretch);
+        var channelsLast = ImageTensors.ToBatch([first, second], 4, 3, FitMode.Stretch, channelsLast: true);
+
+        Assert.Equal(planar.shape, channelsLast.shape);
+        Assert.Equal(ScalarType.Float32, channelsLast.dtype);
+        Assert.Equal(1L, channelsLast.stride(1));
+        Assert.Equal(3L, channelsLast.stride(3));
+        Assert.Equal(0f, (planar - channelsLast).abs().max().item<float>());
+    }
+
+    [Fact]
     public void Letterbox_pads_and_centre_crop_cuts_the_long_side()
     {
         using var wide = TestImages.Coordinates(8, 4);

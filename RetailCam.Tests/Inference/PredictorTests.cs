@@ -53,6 +53,27 @@ public sealed class PredictorTests : IDisposable
     }
 
     [Fact]
+    public async Task Channels_last_input_gives_the_same_answers_as_the_default_layout()
+    {
+        var model = SaveTinyModel("m1", 4);
+        using var plain = new Predictor();
+        using var channelsLast = new Predictor(new PredictorOptions { ChannelsLast = true });
+        plain.UseModel(model);
+        channelsLast.UseModel(model);
+        var photos = Enumerable.Range(0, 3).Select(i => Photo(20 + i)).ToList();
+
+        var expected = await Task.WhenAll(photos.Select((p, i) => plain.PredictAsync(p, $"p{i}")));
+        var actual = await Task.WhenAll(photos.Select((p, i) => channelsLast.PredictAsync(p, $"p{i}")));
+
+        for (var i = 0; i < photos.Count; i++)
+        {
+            Assert.All(actual[i].Probabilities.Zip(expected[i].Probabilities), pair => Assert.Equal(pair.Second, pair.First, 4));
+            Assert.All(actual[i].Maps[0].Values.Zip(expected[i].Maps[0].Values), pair => Assert.Equal(pair.Second, pair.First, 3));
+        }
+        foreach (var photo in photos) photo.Dispose();
+    }
+
+    [Fact]
     public async Task Category_path_sums_leaf_probabilities_up_the_tree()
     {
         using var predictor = new Predictor();

@@ -147,10 +147,8 @@ public sealed class PredictionService : IDisposable
         var key = $"{MapKey(model, hash, classIndex, method)}|{colourMap.Name}";
         if (mapCache.TryGetValue(key, out var cached)) return cached;
         var prediction = await ComputeMapAsync(model, hash, classIndex, method, cancellationToken);
-        var (width, height) = (prediction.Width, prediction.Height);
-        var scale = Math.Min(1.0, 1024.0 / Math.Max(width, height));
-        using var image = ClassMapOverlay.RenderTransparent(prediction.Maps[0].ToHeatMap(), colourMap, HeatMapAlpha.FromValue, 1f,
-            Math.Max(1, (int)(width * scale)), Math.Max(1, (int)(height * scale)));
+        var (mapWidth, mapHeight) = ClassMapOverlay.TransparentSize(prediction.Width, prediction.Height);
+        using var image = ClassMapOverlay.RenderTransparent(prediction.Maps[0].ToHeatMap(), colourMap, HeatMapAlpha.FromValue, 1f, mapWidth, mapHeight);
         var png = ClassMapOverlay.EncodePng(image);
         Remember(mapCache, mapCacheOrder, key, png);
         return png;
