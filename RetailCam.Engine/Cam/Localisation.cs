@@ -1,25 +1,6 @@
+using RetailCam.Engine.Imaging;
+
 namespace RetailCam.Engine.Cam;
-
-/// <summary>An axis-aligned box in pixels, inclusive of XMin/YMin and exclusive of XMax/YMax.</summary>
-public readonly record struct PixelBox(int XMin, int YMin, int XMax, int YMax)
-{
-    public int Width => XMax - XMin;
-    public int Height => YMax - YMin;
-    public long Area => (long)Math.Max(0, Width) * Math.Max(0, Height);
-
-    public double IoU(PixelBox other)
-    {
-        var ix = Math.Min(XMax, other.XMax) - Math.Max(XMin, other.XMin);
-        var iy = Math.Min(YMax, other.YMax) - Math.Max(YMin, other.YMin);
-        if (ix <= 0 || iy <= 0) return 0;
-        var intersection = (double)ix * iy;
-        return intersection / (Area + other.Area - intersection);
-    }
-
-    /// <summary>Scales a box found on a map of one size to an image of another.</summary>
-    public PixelBox Scale(double sx, double sy) => new(
-        (int)Math.Floor(XMin * sx), (int)Math.Floor(YMin * sy), (int)Math.Ceiling(XMax * sx), (int)Math.Ceiling(YMax * sy));
-}
 
 /// <summary>One connected region of a thresholded class map.</summary>
 public sealed record MapRegion(PixelBox Box, int PixelCount, float PeakValue);

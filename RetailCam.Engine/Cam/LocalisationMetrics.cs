@@ -1,3 +1,4 @@
+using RetailCam.Engine.Imaging;
 namespace RetailCam.Engine.Cam;
 
 /// <summary>One class map to score against the ground-truth boxes of that class in that image.</summary>

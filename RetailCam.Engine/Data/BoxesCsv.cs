@@ -1,6 +1,7 @@
 using System.Globalization;
 using CsvHelper;
 using CsvHelper.Configuration.Attributes;
+using RetailCam.Engine.Imaging;
 
 namespace RetailCam.Engine.Data;
 

@@ -1,28 +1,10 @@
 using System.ComponentModel.DataAnnotations;
+using RetailCam.Engine.Imaging;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 using SixLabors.ImageSharp.Processing;
 
 namespace RetailCam.Engine.Data;
-
-/// <summary>A box in pixels of its image: [XMin, XMax) × [YMin, YMax) (max edges exclusive).</summary>
-public readonly record struct PixelBox(int XMin, int YMin, int XMax, int YMax)
-{
-    public int Width => XMax - XMin;
-    public int Height => YMax - YMin;
-    public int Area => Math.Max(0, Width) * Math.Max(0, Height);
-
-    public double IoU(PixelBox other)
-    {
-        var w = Math.Min(XMax, other.XMax) - Math.Max(XMin, other.XMin);
-        var h = Math.Min(YMax, other.YMax) - Math.Max(YMin, other.YMin);
-        if (w <= 0 || h <= 0) return 0;
-        var inter = (double)w * h;
-        return inter / (Area + other.Area - inter);
-    }
-
-    public bool Contains(int x, int y) => x >= XMin && x < XMax && y >= YMin && y < YMax;
-}
 
 /// <summary>
 /// An article to paste: a grey image where the grey level is how much of the article covers the

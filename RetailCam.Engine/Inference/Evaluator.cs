@@ -96,7 +96,7 @@ public sealed class Evaluator(Predictor predictor, ImageFileDecoder decoder)
             {
                 var upsampled = Predictor.UpsampleBilinear(map.Values, map.Width, map.Height, p.Width, p.Height);
                 var boxesOfClass = truth.Where(t => CategoryTree.Normalise(t.Category) == map.Category)
-                    .Select(t => new Cam.PixelBox(t.XMin, t.YMin, t.XMax, t.YMax)).ToList();
+                    .Select(t => new PixelBox(t.XMin, t.YMin, t.XMax, t.YMax)).ToList();
                 samples.Add(new LocalisationSample(upsampled, p.Width, p.Height, boxesOfClass));
             }
         }

@@ -1,4 +1,5 @@
 using RetailCam.Engine.Cam;
+using RetailCam.Engine.Imaging;
 
 namespace RetailCam.Tests.Cam;
 

@@ -2,6 +2,7 @@ using RetailCam.Engine.Data;
 using RetailCam.Tests.Imaging;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
+using RetailCam.Engine.Imaging;
 
 namespace RetailCam.Tests.Data;
 

@@ -1,7 +1,5 @@
 using Microsoft.Playwright;
 using RetailCam.Tests.Support;
-using SixLabors.ImageSharp;
-using SixLabors.ImageSharp.PixelFormats;
 
 namespace RetailCam.Tests.EndToEnd;
 
@@ -12,18 +10,7 @@ public class RunsPageTests(WebAppFixture app, BrowserFixture browser)
     private string WriteShapesDataset()
     {
         var root = Path.Combine(app.DataRoot, "shapes");
-        var set = new SyntheticShapes(72, 32, seed: 31);
-        for (var i = 0; i < set.Images.Count; i++)
-        {
-            var folder = Path.Combine(root, SyntheticShapes.Categories[set.Labels[i]]);
-            Directory.CreateDirectory(folder);
-            var pixels = set.Images[i];
-            using var image = new Image<Rgb24>(32, 32);
-            for (var y = 0; y < 32; y++)
-            for (var x = 0; x < 32; x++)
-                image[x, y] = new Rgb24((byte)pixels[y * 32 + x], (byte)pixels[1024 + y * 32 + x], (byte)pixels[2048 + y * 32 + x]);
-            image.SaveAsPng(Path.Combine(folder, $"{i:D3}.png"));
-        }
+        new SyntheticShapes(72, 32, seed: 31).WritePngTree(root);
         return root;
     }
 

@@ -256,18 +256,7 @@ public class TrainingHubTests(WebAppFixture app)
         lock (datasetGate)
         {
             if (Directory.Exists(folder)) return folder;
-            var shapes = new SyntheticShapes(count: 90, size: 32, seed: 17);
-            for (var n = 0; n < shapes.Images.Count; n++)
-            {
-                var category = Path.Combine(folder, SyntheticShapes.Categories[shapes.Labels[n]]);
-                Directory.CreateDirectory(category);
-                var pixels = shapes.Images[n];
-                using var image = new Image<Rgb24>(32, 32);
-                for (var y = 0; y < 32; y++)
-                for (var x = 0; x < 32; x++)
-                    image[x, y] = new Rgb24((byte)pixels[y * 32 + x], (byte)pixels[1024 + y * 32 + x], (byte)pixels[2048 + y * 32 + x]);
-                image.SaveAsPng(Path.Combine(category, $"shape-{n:D3}.png"));
-            }
+            new SyntheticShapes(count: 90, size: 32, seed: 17).WritePngTree(folder, "shape-");
             return folder;
         }
     }

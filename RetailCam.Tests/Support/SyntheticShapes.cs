@@ -1,6 +1,7 @@
 using RetailCam.Engine.Cam;
 using RetailCam.Engine.Training;
 using static TorchSharp.torch;
+using RetailCam.Engine.Imaging;
 
 namespace RetailCam.Tests.Support;
 
@@ -58,6 +59,23 @@ public sealed class SyntheticShapes
         var data = new float[list.Count * 3 * Size * Size];
         for (var i = 0; i < list.Count; i++) Images[list[i]].CopyTo(data, i * 3 * Size * Size);
         return tensor(data, [list.Count, 3, Size, Size]);
+    }
+
+    /// <summary>The set as a dataset on disk: one folder per category path, one PNG per image.</summary>
+    public void WritePngTree(string root, string prefix = "")
+    {
+        for (var n = 0; n < Images.Count; n++)
+        {
+            var folder = Path.Combine(root, Categories[Labels[n]]);
+            Directory.CreateDirectory(folder);
+            var pixels = Images[n];
+            var plane = Size * Size;
+            using var image = new SixLabors.ImageSharp.Image<SixLabors.ImageSharp.PixelFormats.Rgb24>(Size, Size);
+            for (var y = 0; y < Size; y++)
+            for (var x = 0; x < Size; x++)
+                image[x, y] = new SixLabors.ImageSharp.PixelFormats.Rgb24((byte)pixels[y * Size + x], (byte)pixels[plane + y * Size + x], (byte)pixels[2 * plane + y * Size + x]);
+            SixLabors.ImageSharp.ImageExtensions.SaveAsPng(image, Path.Combine(folder, $"{prefix}{n:D3}.png"));
+        }
     }
 
     /// <summary>In-memory batches, shuffled per epoch by seed: the same contract as the disk loader.</summary>
