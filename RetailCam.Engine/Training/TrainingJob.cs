@@ -22,8 +22,10 @@ public sealed record TrainingJobSpec
     public string? Vgg16Weights { get; init; }
 
     /// <summary>
-    /// Half the cores, at least one: libtorch already runs one thread per core, and on a 2-core
-    /// machine a second loader thread cost the pipeline 8–17 % against one (docs/BENCHMARKS.md).
+    /// Half the cores, at least one: libtorch already runs one thread per core. On a 2-core machine
+    /// one loader thread was faster than two in three of four side-by-side runs and tied at batch 64,
+    /// but slower in one (docs/BENCHMARKS.md): a weak preference, kept because it also leaves a core
+    /// to the web app while training runs.
     /// </summary>
     public static int DefaultLoaderWorkers => Math.Max(1, Environment.ProcessorCount / 2);
 
