@@ -7,8 +7,8 @@ public sealed record ModelInfo(string Id, string Folder, string Backbone, int In
     double? ValidationAccuracy, DateTimeOffset Created, string Source);
 
 /// <summary>
-/// The models under the data folder: the best model of every run (runs/ID/model) and any model
-/// folder placed in models/. Read from disk on each call, so a run that saves a better model shows up at once.
+/// The models under the data folder: the best model of every run (runs/ID/model), the model of each
+/// of its epochs (runs/ID/epochs/epoch-NNN, for comparisons across a run) and any model folder placed in models/. Read from disk on each call, so a run that saves a better model shows up at once.
 /// </summary>
 public sealed class ModelRegistry(string dataRoot)
 {
@@ -20,7 +20,13 @@ public sealed class ModelRegistry(string dataRoot)
         var found = new List<ModelInfo>();
         if (Directory.Exists(RunsFolder))
             foreach (var run in Directory.EnumerateDirectories(RunsFolder))
+            {
                 TryAdd(found, Path.Combine(run, "model"), $"run:{Path.GetFileName(run)}", "run");
+                var epochs = Path.Combine(run, "epochs");
+                if (Directory.Exists(epochs))
+                    foreach (var epoch in Directory.EnumerateDirectories(epochs).Order(StringComparer.Ordinal))
+                        TryAdd(found, epoch, $"run:{Path.GetFileName(run)}@{Path.GetFileName(epoch)}", "checkpoint");
+            }
         if (Directory.Exists(ModelsFolder))
             foreach (var folder in Directory.EnumerateDirectories(ModelsFolder))
                 TryAdd(found, folder, $"model:{Path.GetFileName(folder)}", "folder");
@@ -29,8 +35,12 @@ public sealed class ModelRegistry(string dataRoot)
 
     public ModelInfo? Find(string id) => List().FirstOrDefault(m => m.Id == id);
 
-    /// <summary>The model to serve when the user has not chosen: the newest.</summary>
-    public ModelInfo? Default() => List().FirstOrDefault();
+    /// <summary>The model to serve when the user has not chosen: the newest best model of a run or placed folder (epoch checkpoints only when nothing else exists).</summary>
+    public ModelInfo? Default()
+    {
+        var all = List();
+        return all.FirstOrDefault(m => m.Source != "checkpoint") ?? all.FirstOrDefault();
+    }
 
     private static void TryAdd(List<ModelInfo> found, string folder, string id, string source)
     {

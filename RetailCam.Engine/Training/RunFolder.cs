@@ -34,6 +34,10 @@ public sealed class RunFolder
     public string SnapshotIndexFile => System.IO.Path.Combine(SnapshotsFolder, "snapshots.jsonl");
     public string CheckpointFolder => System.IO.Path.Combine(Path, "checkpoint");
     public string ModelFolder => System.IO.Path.Combine(Path, "model");
+    public string EpochModelsFolder => System.IO.Path.Combine(Path, "epochs");
+
+    /// <summary>The model as it stood after an epoch (0-based), kept for comparisons across the run.</summary>
+    public string EpochModelFolder(int epoch) => System.IO.Path.Combine(EpochModelsFolder, $"epoch-{epoch + 1:D3}");
 
     public void AppendMetric(TrainingEvent trainingEvent) => AppendLine(MetricsFile, trainingEvent);
 

@@ -158,11 +158,8 @@ public sealed class Trainer(
                 var result = Validate(cancellationToken);
                 lastValidationLoss = result.Loss;
                 var isBest = result.Accuracy > best.Accuracy;
-                if (isBest)
-                {
-                    best = (result.Accuracy, epoch);
-                    SaveBest(result, epoch, step);
-                }
+                if (isBest) best = (result.Accuracy, epoch);
+                SaveModels(result, epoch, step, isBest);
                 var epochEvent = new EpochEnded(run.RunId, step, DateTimeOffset.UtcNow, epoch,
                     seen == 0 ? 0 : lossSum / seen, seen == 0 ? 0 : correctSum / seen, result, isBest);
                 run.AppendMetric(epochEvent);
@@ -224,8 +221,11 @@ public sealed class Trainer(
         return ValidationResult.FromConfusion(confusion, lossSum);
     }
 
-    /// <summary>The best model so far as a complete model folder, so it can be served while training goes on.</summary>
-    private void SaveBest(ValidationResult result, int epoch, long step)
+    /// <summary>
+    /// Every epoch's model as a complete folder (epochs/epoch-NNN, so maps can be compared across a
+    /// run), and the best so far in model/, so it can be served while training goes on.
+    /// </summary>
+    private void SaveModels(ValidationResult result, int epoch, long step, bool isBest)
     {
         var metrics = new JsonObject
         {
@@ -235,7 +235,9 @@ public sealed class Trainer(
             ["step"] = step,
         };
         var training = JsonSerializer.SerializeToNode(options, RunFolder.Json)!.AsObject();
-        ModelFolder.Save(run.ModelFolder, network, ModelManifest.Describe(network, categories, options.ImageSize, training, metrics));
+        var manifest = ModelManifest.Describe(network, categories, options.ImageSize, training, metrics);
+        ModelFolder.Save(run.EpochModelFolder(epoch), network, manifest);
+        if (isBest) ModelFolder.Save(run.ModelFolder, network, manifest);
     }
 
     private void Publish(TrainingEvent trainingEvent)
