@@ -175,13 +175,7 @@ public sealed class Predictor : IDisposable
             foreach (var (_, c) in boxClasses.Where(b => b.Image == i))
             {
                 var map = camMaps.AsSpan(camIndex[(i, c)] * h * w, h * w);
-                var upsampled = UpsampleBilinear(map, w, h, size, size);
-                foreach (var region in Localisation.ProductRegions(upsampled, size, size, options.BoxThreshold))
-                {
-                    var box = region.Box.Scale((double)request.Photo.Width / size, (double)request.Photo.Height / size);
-                    boxes.Add(new ProductBox(model.Manifest.Categories[c], p[c],
-                        Math.Max(0, box.XMin), Math.Max(0, box.YMin), Math.Min(request.Photo.Width, box.XMax), Math.Min(request.Photo.Height, box.YMax)));
-                }
+                boxes.AddRange(ProductBoxes(map, w, h, size, request.Photo.Width, request.Photo.Height, options.BoxThreshold, model.Manifest.Categories[c], p[c]));
             }
 
             var views = mapRequests.Where(m => m.Image == i).Select(m =>
@@ -203,6 +197,21 @@ public sealed class Predictor : IDisposable
         var best = 0;
         for (var i = 1; i < values.Length; i++) if (values[i] > values[best]) best = i;
         return best;
+    }
+
+    /// <summary>
+    /// The products a class map shows: regions above the threshold, found at the network's input size
+    /// (where the map's cells have their real extent) and scaled to the photo.
+    /// </summary>
+    public static IReadOnlyList<ProductBox> ProductBoxes(ReadOnlySpan<float> map, int width, int height, int inputSize,
+        int photoWidth, int photoHeight, double threshold, string category, double probability)
+    {
+        var upsampled = UpsampleBilinear(map, width, height, inputSize, inputSize);
+        return Localisation.ProductRegions(upsampled, inputSize, inputSize, threshold)
+            .Select(region => region.Box.Scale((double)photoWidth / inputSize, (double)photoHeight / inputSize))
+            .Select(box => new ProductBox(category, probability, Math.Max(0, box.XMin), Math.Max(0, box.YMin),
+                Math.Min(photoWidth, box.XMax), Math.Min(photoHeight, box.YMax)))
+            .ToList();
     }
 
     /// <summary>Bilinear upsampling with half-pixel centres (as align_corners=false), on a small map.</summary>

@@ -169,16 +169,9 @@ public sealed class PredictionService : IDisposable
     /// on screen, for any class and method, so they are found here the same way (regions above the threshold at
     /// the network's input size, scaled to the photo).
     /// </summary>
-    private IReadOnlyList<ProductBox> BoxesOf(ClassMapView map, Prediction prediction, int inputSize)
-    {
-        var upsampled = Predictor.UpsampleBilinear(map.Values, map.Width, map.Height, inputSize, inputSize);
-        var probability = prediction.Probabilities[map.ClassIndex];
-        return Localisation.ProductRegions(upsampled, inputSize, inputSize, predictorOptions.BoxThreshold)
-            .Select(region => region.Box.Scale((double)prediction.Width / inputSize, (double)prediction.Height / inputSize))
-            .Select(box => new ProductBox(map.Category, probability, Math.Max(0, box.XMin), Math.Max(0, box.YMin),
-                Math.Min(prediction.Width, box.XMax), Math.Min(prediction.Height, box.YMax)))
-            .ToList();
-    }
+    private IReadOnlyList<ProductBox> BoxesOf(ClassMapView map, Prediction prediction, int inputSize) =>
+        Predictor.ProductBoxes(map.Values, map.Width, map.Height, inputSize, prediction.Width, prediction.Height,
+            predictorOptions.BoxThreshold, map.Category, prediction.Probabilities[map.ClassIndex]);
 
     /// <summary>The photo with the map blended in and the boxes drawn: the file a user downloads.</summary>
     public async Task<byte[]> RenderOverlayAsync(string hash, int classIndex, ClassMapKind method, ColourMap colourMap, float opacity, bool boxes, CancellationToken cancellationToken) =>
