@@ -201,11 +201,11 @@ public sealed class Trainer(
         try
         {
             using var noGrad = no_grad();
+            var device = network.parameters().First().device;
             foreach (var batch in validation.Epoch(0, 0, cancellationToken))
             {
                 using var scope = NewDisposeScope();
                 using var owned = batch;
-                var device = network.parameters().First().device;
                 var labels = batch.Labels.to(device);
                 var logits = network.call(batch.Images.to(device));
                 lossSum += nn.functional.cross_entropy(logits, labels, reduction: nn.Reduction.Sum).item<float>();

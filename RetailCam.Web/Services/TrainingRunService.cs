@@ -57,15 +57,16 @@ public sealed class TrainingRunService(IOptions<EngineOptions> engine, RunHistor
     {
         var run = new LiveRun { Id = runId, Spec = spec with { RunFolder = Path.Combine(RunsFolder, runId) } };
         if (!live.TryAdd(runId, run)) throw new InvalidOperationException($"Run {runId} is already training.");
-        await history.UpsertAsync(new RunRecordEntity
+        RunRecordEntity Row(RunStatus status) => new()
         {
             Id = runId,
             DataFolder = spec.DataFolder,
             Backbone = spec.Backbone.ToString().ToLowerInvariant(),
-            Status = RunStatus.Pending.ToString(),
+            Status = status.ToString(),
             CreatedUtc = DateTime.UtcNow,
             OptionsJson = JsonSerializer.Serialize(spec, RunFolder.Json),
-        }, cancellationToken);
+        };
+        await history.UpsertAsync(Row(RunStatus.Pending), cancellationToken);
 
         var recorder = run.Events.Subscribe(e => Record(run, e), batchEventCapacity: 4);
         var fanOut = run.Events.Subscribe(e => EventPublished?.Invoke(e), batchEventCapacity: 64);
@@ -75,18 +76,12 @@ public sealed class TrainingRunService(IOptions<EngineOptions> engine, RunHistor
             {
                 var result = TrainingJob.Run(run.Spec, run.Events, run.Control, resume, run.Cancellation.Token,
                     message => logger.LogInformation("Run {Run}: {Message}", runId, message));
-                history.UpsertAsync(new RunRecordEntity
-                {
-                    Id = runId,
-                    DataFolder = spec.DataFolder,
-                    Backbone = spec.Backbone.ToString().ToLowerInvariant(),
-                    Status = result.Summary.Status.ToString(),
-                    BestAccuracy = result.Summary.BestValidationAccuracy,
-                    Steps = result.Summary.Steps,
-                    Epochs = result.Summary.EpochsCompleted,
-                    ImagesPerSecond = result.Summary.ImagesPerSecond,
-                    OptionsJson = JsonSerializer.Serialize(spec, RunFolder.Json),
-                }).GetAwaiter().GetResult();
+                var finished = Row(result.Summary.Status);
+                finished.BestAccuracy = result.Summary.BestValidationAccuracy;
+                finished.Steps = result.Summary.Steps;
+                finished.Epochs = result.Summary.EpochsCompleted;
+                finished.ImagesPerSecond = result.Summary.ImagesPerSecond;
+                history.UpsertAsync(finished).GetAwaiter().GetResult();
                 return result;
             }
             catch (Exception ex)
