@@ -3,6 +3,7 @@ using System.IO.Compression;
 using System.Text;
 using RetailCam.Engine.Data;
 using RetailCam.Tests.Imaging;
+using RetailCam.Tests.Support;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 
@@ -138,20 +139,10 @@ public class DemoDataTests
         var output = TestImages.TempDirectory();
         var root = new System.CommandLine.RootCommand { RetailCam.Cli.Commands.DemoDataCommand.Create() };
 
-        var stdout = new StringWriter();
-        var previous = Console.Out;
-        Console.SetOut(stdout);
-        int exit;
-        try
-        {
-            exit = await RetailCam.Cli.Commands.CliRunner.InvokeAsync(root, ["demo-data", "--out", output, "--scenes", "6", "--seed", "3", "--cache", cache, "--json"]);
-        }
-        finally
-        {
-            Console.SetOut(previous);
-        }
+        var (exit, stdout, _) = await ConsoleCapture.RunAsync(() => RetailCam.Cli.Commands.CliRunner.InvokeAsync(root,
+            ["demo-data", "--out", output, "--scenes", "6", "--seed", "3", "--cache", cache, "--json"]), TimeSpan.FromMinutes(2));
         Assert.Equal(0, exit);
-        var last = stdout.ToString().TrimEnd().Split('\n')[^1];
+        var last = stdout.TrimEnd().Split('\n')[^1];
         using var json = System.Text.Json.JsonDocument.Parse(last);
         Assert.Equal(6, json.RootElement.GetProperty("scenes").GetInt32());
         Assert.Equal(RowsPerClass, json.RootElement.GetProperty("counts").GetProperty("Footwear/Sandal").GetInt32());

@@ -32,8 +32,22 @@ public class RunsPageTests(WebAppFixture app, BrowserFixture browser)
         await Input(page, "new-run-size").FillAsync("32");
         await Input(page, "new-run-snapshot-every").FillAsync("2");
         await Input(page, "new-run-probes").FillAsync("3");
+        // The form's values reach the server on change; see them settled before starting.
+        await Input(page, "new-run-probes").BlurAsync();
+        await Assertions.Expect(Input(page, "new-run-folder")).ToHaveValueAsync("shapes");
+        await Assertions.Expect(Input(page, "new-run-epochs")).ToHaveValueAsync("8");
         await page.GetByTestId("new-run-start").ClickAsync();
-        await page.WaitForURLAsync("**/runs/2*", new PageWaitForURLOptions { Timeout = 60_000 });
+        try
+        {
+            await page.WaitForURLAsync("**/runs/2*", new PageWaitForURLOptions { Timeout = 60_000 });
+        }
+        catch (TimeoutException)
+        {
+            await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(BrowserFixture.ScreenshotFolder, "new-run-not-started.png"), FullPage = true });
+            var error = page.GetByTestId("new-run-error");
+            var shown = await error.CountAsync() > 0 ? await error.InnerTextAsync() : "(no error shown)";
+            throw new Xunit.Sdk.XunitException($"The run monitor did not open; the dialog says: {shown}; page text: {await page.InnerTextAsync("body")}");
+        }
 
         // The filmstrip shows a map, then a newer one while the run goes on.
         await page.WaitForFunctionAsync("() => { const i = document.querySelector('[data-testid=filmstrip-map]'); return i && i.complete && i.naturalWidth > 0; }",

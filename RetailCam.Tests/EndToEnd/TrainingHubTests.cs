@@ -284,26 +284,6 @@ public class TrainingHubTests(WebAppFixture app)
         return JsonSerializer.Deserialize<T>(await response.Content.ReadAsStringAsync(), options)!;
     }
 
-    /// <summary>
-    /// The CLI in-process, as its tests elsewhere run verbs: stdout and stderr are process-wide, so
-    /// they are swapped only for the call and restored even when it throws.
-    /// </summary>
-    private static async Task<(int Exit, string Stdout, string Stderr)> RunCliAsync(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        var (previousOut, previousError) = (Console.Out, Console.Error);
-        Console.SetOut(TextWriter.Synchronized(stdout));
-        Console.SetError(TextWriter.Synchronized(stderr));
-        try
-        {
-            var exit = await RetailCam.Cli.CliProgram.InvokeAsync(args).WaitAsync(RunTimeout);
-            return (exit, stdout.ToString(), stderr.ToString());
-        }
-        finally
-        {
-            Console.SetOut(previousOut);
-            Console.SetError(previousError);
-        }
-    }
+    private static Task<(int Exit, string Stdout, string Stderr)> RunCliAsync(params string[] args) =>
+        ConsoleCapture.RunAsync(() => RetailCam.Cli.CliProgram.InvokeAsync(args), RunTimeout);
 }

@@ -1,0 +1,31 @@
+namespace RetailCam.Tests.Support;
+
+/// <summary>
+/// Runs CLI verbs in-process with their stdout and stderr captured. The console is process-wide and
+/// test classes run in parallel, so every capture takes one lock: two verbs never swap it at once.
+/// </summary>
+public static class ConsoleCapture
+{
+    private static readonly SemaphoreSlim Gate = new(1, 1);
+
+    public static async Task<(int Exit, string Stdout, string Stderr)> RunAsync(Func<Task<int>> verb, TimeSpan timeout)
+    {
+        await Gate.WaitAsync();
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        var (previousOut, previousError) = (Console.Out, Console.Error);
+        Console.SetOut(TextWriter.Synchronized(stdout));
+        Console.SetError(TextWriter.Synchronized(stderr));
+        try
+        {
+            var exit = await verb().WaitAsync(timeout);
+            return (exit, stdout.ToString(), stderr.ToString());
+        }
+        finally
+        {
+            Console.SetOut(previousOut);
+            Console.SetError(previousError);
+            Gate.Release();
+        }
+    }
+}
