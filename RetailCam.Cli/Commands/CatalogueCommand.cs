@@ -12,10 +12,11 @@ internal static class CatalogueCommand
     public static Command Create()
     {
         var model = ModelOption.Create();
+        var inputSize = ModelOption.InputSize();
         var input = new Option<DirectoryInfo>("--in") { Description = "Folder of photos to categorise (searched recursively).", Required = true };
         var output = new Option<FileInfo>("--out") { Description = "CSV file to write.", Required = true };
         var json = CliRunner.JsonOption();
-        var command = new Command("catalogue", "Categorise every photo of a folder into a CSV file.") { model, input, output, json };
+        var command = new Command("catalogue", "Categorise every photo of a folder into a CSV file.") { model, inputSize, input, output, json };
 
         command.SetAction((parse, cancellationToken) => CliRunner.RunAsync(async token =>
         {
@@ -23,7 +24,7 @@ internal static class CatalogueCommand
             var folder = ModelLocator.Resolve(parse.GetValue(model)!.FullName);
             var inputFolder = parse.GetValue(input)!.FullName;
             var files = FileCategoriser.FindImages(inputFolder);
-            using var predictor = new Predictor();
+            using var predictor = new Predictor(new PredictorOptions { InputSize = parse.GetValue(inputSize) });
             predictor.UseModel(folder);
             var progress = new CliProgress();
             var started = DateTime.UtcNow;

@@ -10,17 +10,18 @@ internal static class EvalCommand
     public static Command Create()
     {
         var model = ModelOption.Create();
+        var inputSize = ModelOption.InputSize();
         var data = new Option<DirectoryInfo>("--data") { Description = "A catalogue folder tree, or a labelled box set (a folder with boxes.csv).", Required = true };
         var split = new Option<string>("--split") { Description = "test, val or all (catalogues only; a box set is used whole).", DefaultValueFactory = _ => "test" };
         split.AcceptOnlyFromAmong("test", "val", "all");
         var json = CliRunner.JsonOption();
-        var command = new Command("eval", "Measure a model: accuracy per class and confusion; MaxBoxAcc and mean IoU on a labelled box set.") { model, data, split, json };
+        var command = new Command("eval", "Measure a model: accuracy per class and confusion; MaxBoxAcc and mean IoU on a labelled box set.") { model, inputSize, data, split, json };
 
         command.SetAction((parse, cancellationToken) => CliRunner.RunAsync(async token =>
         {
             TorchRuntime.Initialize(DeviceChoice.Auto, 0);
             var folder = ModelLocator.Resolve(parse.GetValue(model)!.FullName);
-            using var predictor = new Predictor();
+            using var predictor = new Predictor(new PredictorOptions { InputSize = parse.GetValue(inputSize) });
             predictor.UseModel(folder);
             var progress = new CliProgress();
             var which = parse.GetValue(split) switch { "val" => EvaluationSplit.Validation, "all" => EvaluationSplit.All, _ => EvaluationSplit.Test };
@@ -33,6 +34,7 @@ internal static class EvalCommand
                 CliRunner.WriteJson(new
                 {
                     model = folder,
+                    inputSize = predictor.InputSizeFor(predictor.Manifest!),
                     images = report.Images,
                     failed = report.Failed,
                     accuracy = report.Accuracy,
@@ -48,7 +50,7 @@ internal static class EvalCommand
             }
             else
             {
-                Console.WriteLine($"accuracy {report.Accuracy:P2} on {report.Images} images ({report.Failed} unreadable)");
+                Console.WriteLine($"accuracy {report.Accuracy:P2} on {report.Images} images ({report.Failed} unreadable) at {predictor.InputSizeFor(predictor.Manifest!)} px");
                 foreach (var (category, accuracy) in report.PerClass) Console.WriteLine($"  {category,-32} {accuracy:P1}");
                 if (report.MaxBoxAcc is { } boxAcc)
                     Console.WriteLine($"MaxBoxAcc {boxAcc:P1} (best threshold {report.BestThreshold:F2}), mean IoU {report.MeanIoU:F3} over {report.LocalisationSamples} maps");

@@ -13,6 +13,7 @@ internal static class PredictCommand
     public static Command Create()
     {
         var model = ModelOption.Create();
+        var inputSize = ModelOption.InputSize();
         var images = new Argument<FileInfo[]>("images") { Description = "Photos to categorise.", Arity = ArgumentArity.OneOrMore };
         var heatmap = new Option<DirectoryInfo?>("--heatmap") { Description = "Write, per photo, the class map as a transparent PNG and an overlay PNG with boxes into this folder." };
         var method = new Option<string>("--method") { Description = "Class-map method: cam, gradcam or gradcam++.", DefaultValueFactory = _ => "cam" };
@@ -22,14 +23,14 @@ internal static class PredictCommand
         colourMap.AcceptOnlyFromAmong("jet", "turbo", "viridis");
         var opacity = new Option<float>("--opacity") { Description = "Opacity of the map in the overlay PNG, 0–1.", DefaultValueFactory = _ => 0.5f };
         var json = CliRunner.JsonOption();
-        var command = new Command("predict", "Categorise photos and show where in each the decision came from.") { model, images, heatmap, method, top, colourMap, opacity, json };
+        var command = new Command("predict", "Categorise photos and show where in each the decision came from.") { model, inputSize, images, heatmap, method, top, colourMap, opacity, json };
 
         command.SetAction((parse, cancellationToken) => CliRunner.RunAsync(async token =>
         {
             TorchRuntime.Initialize(DeviceChoice.Auto, 0);
             ClassMapOverlay.CheckOpacity(parse.GetValue(opacity));
             var folder = ModelLocator.Resolve(parse.GetValue(model)!.FullName);
-            using var predictor = new Predictor();
+            using var predictor = new Predictor(new PredictorOptions { InputSize = parse.GetValue(inputSize) });
             predictor.UseModel(folder);
             var options = new PredictRequestOptions { Method = ParseMethod(parse.GetValue(method)!), TopK = parse.GetValue(top) };
             var files = parse.GetValue(images)!.Select(f => f.FullName).ToList();

@@ -24,9 +24,14 @@ public sealed class Predictor : IDisposable
     private ServedModel? current;
     private long batchesRun;
 
+    /// <summary>The smallest side that still leaves both backbones a class map (stride 16 or 32).</summary>
+    public const int MinimumInputSize = 32;
+
     public Predictor(PredictorOptions? options = null)
     {
         this.options = options ?? new PredictorOptions();
+        if (this.options.InputSize is > 0 and < MinimumInputSize)
+            throw new ArgumentOutOfRangeException(nameof(options), $"Input size {this.options.InputSize} px is too small: use 0 (the model's own) or at least {MinimumInputSize}.");
         worker = new Thread(Serve) { IsBackground = true, Name = "RetailCam predictor" };
         worker.Start();
     }
@@ -110,7 +115,7 @@ public sealed class Predictor : IDisposable
     private Prediction[] Run(ServedModel model, List<Request> batch)
     {
         using var scope = NewDisposeScope();
-        var size = model.Manifest.InputSize;
+        var size = InputSizeFor(model.Manifest);
         var device = model.Network.parameters().First().device;
         var images = ImageTensors.ToBatch(batch.Select(r => r.Photo).ToList(), size, size, FitMode.Stretch, device, options.ChannelsLast);
 
@@ -191,6 +196,9 @@ public sealed class Predictor : IDisposable
         }
         return predictions;
     }
+
+    /// <summary>The side photos are resized to for a model: the configured one, else the model's training size.</summary>
+    public int InputSizeFor(ModelManifest manifest) => options.InputSizeFor(manifest.InputSize);
 
     private static int ArgMax(ReadOnlySpan<float> values)
     {

@@ -7,6 +7,17 @@ public sealed class PredictorOptions
 {
     public const string SectionName = "RetailCam:Inference";
 
+    /// <summary>
+    /// Side in pixels the photo is resized to for the network; 0 keeps the model's training size.
+    /// The network is fully convolutional up to global pooling, so a larger side gives a finer class
+    /// map (side / 16 cells for ResNet18) and lets small products in a wide photo appear at the scale
+    /// they were learnt at (docs/ARCHITECTURE.md, "Inference size").
+    /// </summary>
+    [Range(0, 1024)] public int InputSize { get; set; }
+
+    /// <summary>The side photos are resized to for a model trained at <paramref name="modelInputSize"/>.</summary>
+    public int InputSizeFor(int modelInputSize) => InputSize > 0 ? InputSize : modelInputSize;
+
     /// <summary>Most photos in one forward pass.</summary>
     [Range(1, 256)] public int MaxBatch { get; set; } = 16;
 

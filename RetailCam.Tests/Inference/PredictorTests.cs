@@ -159,6 +159,33 @@ public sealed class PredictorTests : IDisposable
     }
 
     [Fact]
+    public async Task A_larger_input_size_than_the_models_gives_a_finer_map_and_boxes_still_in_photo_coordinates()
+    {
+        var model = SaveTinyModel("m1", 12);
+        using var photo = Photo(13, 300, 200);
+        using var atModelSize = new Predictor(new PredictorOptions { BoxConfidence = 0 });
+        using var larger = new Predictor(new PredictorOptions { BoxConfidence = 0, InputSize = 128 });
+        atModelSize.UseModel(model);
+        larger.UseModel(model);
+
+        var coarse = await atModelSize.PredictAsync(photo, "p");
+        var fine = await larger.PredictAsync(photo, "p");
+
+        Assert.Equal(64, atModelSize.InputSizeFor(atModelSize.Manifest!));
+        Assert.Equal(128, larger.InputSizeFor(larger.Manifest!));
+        Assert.Equal((4, 4), (coarse.Maps[0].Width, coarse.Maps[0].Height));
+        Assert.Equal((8, 8), (fine.Maps[0].Width, fine.Maps[0].Height));
+        Assert.NotEmpty(fine.Boxes);
+        Assert.All(fine.Boxes, b =>
+        {
+            Assert.InRange(b.XMin, 0, b.XMax - 1);
+            Assert.InRange(b.XMax, 1, 300);
+            Assert.InRange(b.YMax, 1, 200);
+        });
+        Assert.Throws<ArgumentOutOfRangeException>(() => new Predictor(new PredictorOptions { InputSize = 16 }));
+    }
+
+    [Fact]
     public void Bilinear_upsampling_keeps_constant_maps_constant_and_corners_at_their_cells()
     {
         var constant = Predictor.UpsampleBilinear(Enumerable.Repeat(0.5f, 16).ToArray(), 4, 4, 10, 7);

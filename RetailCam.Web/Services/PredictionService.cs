@@ -161,7 +161,7 @@ public sealed class PredictionService : IDisposable
         var prediction = await ComputeMapAsync(model, hash, classIndex, method, cancellationToken);
         var map = prediction.Maps[0];
         return new ClassMapSummary(hash, model.Id, classIndex, map.Category, method, prediction.Probabilities[classIndex],
-            prediction.Width, prediction.Height, BoxesOf(map, prediction, model.InputSize));
+            prediction.Width, prediction.Height, BoxesOf(map, prediction, predictorOptions.InputSizeFor(model.InputSize)));
     }
 
     /// <summary>
