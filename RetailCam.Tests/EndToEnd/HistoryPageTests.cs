@@ -22,7 +22,8 @@ public class HistoryPageTests(WebAppFixture app, BrowserFixture browser)
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(BrowserFixture.ScreenshotFolder, "history.png"), FullPage = true });
 
         await row.GetByTestId("history-open").ClickAsync();
-        await page.WaitForURLAsync("**/predict?history=*");
+        // A client-side navigation: poll the address (WaitForURL waits for a load event that may never come).
+        await Assertions.Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/predict\\?history="), new PageAssertionsToHaveURLOptions { Timeout = 60_000 });
         var card = page.GetByTestId("result-card");
         await card.WaitForAsync(new LocatorWaitForOptions { Timeout = 60_000 });
         Assert.Contains("reopen-me.png", await card.InnerTextAsync());

@@ -37,17 +37,20 @@ public class RunsPageTests(WebAppFixture app, BrowserFixture browser)
         await Assertions.Expect(Input(page, "new-run-folder")).ToHaveValueAsync("shapes");
         await Assertions.Expect(Input(page, "new-run-epochs")).ToHaveValueAsync("8");
         await page.GetByTestId("new-run-start").ClickAsync();
+        // Blazor navigates in the page (history.pushState): poll the address rather than wait for a load event,
+        // which a client-side navigation may never fire (WaitForURL then hangs although the address matches).
         try
         {
-            await page.WaitForURLAsync("**/runs/2*", new PageWaitForURLOptions { Timeout = 60_000 });
+            await Assertions.Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/runs/2[^/]*$"), new PageAssertionsToHaveURLOptions { Timeout = 60_000 });
         }
-        catch (TimeoutException)
+        catch (PlaywrightException)
         {
             await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(BrowserFixture.ScreenshotFolder, "new-run-not-started.png"), FullPage = true });
             var error = page.GetByTestId("new-run-error");
             var shown = await error.CountAsync() > 0 ? await error.InnerTextAsync() : "(no error shown)";
-            throw new Xunit.Sdk.XunitException($"The run monitor did not open; the dialog says: {shown}; page text: {await page.InnerTextAsync("body")}");
+            throw new Xunit.Sdk.XunitException($"The run monitor did not open (at {page.Url}); the dialog says: {shown}\nserver log:\n{app.ServerLog.Recent()}");
         }
+        await page.GetByTestId("run-status").WaitForAsync();
 
         // The filmstrip shows a map, then a newer one while the run goes on.
         await page.WaitForFunctionAsync("() => { const i = document.querySelector('[data-testid=filmstrip-map]'); return i && i.complete && i.naturalWidth > 0; }",

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using RetailCam.Tests.Support;
 
 namespace RetailCam.Tests.EndToEnd;
@@ -29,6 +30,7 @@ public sealed class WebAppFixture : IAsyncLifetime
             builder.UseSetting("RetailCam:DataRoot", DataRoot);
             builder.UseSetting("RetailCam:Device", "cpu");
             builder.UseSetting("RetailCam:QuickStart:Enabled", "false");
+            builder.ConfigureLogging(logging => logging.AddProvider(ServerLog));
         });
         factory.UseKestrel(0);
         factory.StartServer();
@@ -37,11 +39,41 @@ public sealed class WebAppFixture : IAsyncLifetime
         return Task.CompletedTask;
     }
 
+    /// <summary>The app's warnings and errors, so a failing browser test can say what the server saw.</summary>
+    public RecordingLoggerProvider ServerLog { get; } = new();
+
     public HttpClient CreateClient() => new() { BaseAddress = BaseAddress };
 
     public async Task DisposeAsync()
     {
         if (factory is not null) await factory.DisposeAsync();
         try { Directory.Delete(DataRoot, recursive: true); } catch (IOException) { }
+    }
+}
+
+/// <summary>Keeps the last warnings and errors the app logged (with their exceptions), for failure messages.</summary>
+public sealed class RecordingLoggerProvider : ILoggerProvider
+{
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> entries = new();
+
+    public ILogger CreateLogger(string categoryName) => new Recorder(this, categoryName);
+
+    /// <summary>The last entries, oldest first.</summary>
+    public string Recent(int count = 10) => string.Join("\n", entries.TakeLast(count));
+
+    public void Dispose() { }
+
+    private sealed class Recorder(RecordingLoggerProvider owner, string category) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Warning;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (!IsEnabled(logLevel)) return;
+            owner.entries.Enqueue($"{DateTime.UtcNow:HH:mm:ss.fff} {logLevel} {category}: {formatter(state, exception)} {exception}");
+            while (owner.entries.Count > 200) owner.entries.TryDequeue(out _);
+        }
     }
 }
