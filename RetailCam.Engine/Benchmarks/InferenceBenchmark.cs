@@ -33,6 +33,7 @@ public static class InferenceBenchmark
     public const string Features = "torchSharpFp32";
     public const string FeaturesChannelsLast = "torchSharpChannelsLast";
     public const string FeaturesBf16 = "torchSharpBf16ChannelsLast";
+    public const string FeaturesBf16Unfolded = "torchSharpBf16ChannelsLastUnfolded";
     public const string PredictorDefault = "predictor";
     public const string PredictorChannelsLast = "predictorChannelsLast";
     public const string PredictorBf16 = "predictorBf16ChannelsLast";
@@ -51,7 +52,10 @@ public static class InferenceBenchmark
         var inputName = session.InputNames[0];
         var outputName = session.OutputNames[0];
 
-        using var bf16Features = bf16 ? Bf16Copy(model.Features) : null;
+        // As the predictor serves: BatchNorm folded into the convolutions; the unfolded copy shows what folding gains.
+        using var foldedFeatures = ServingCopy(model.Features, foldBatchNorm: true, bf16: false);
+        using var bf16Features = bf16 ? ServingCopy(model.Features, foldBatchNorm: true, bf16: true) : null;
+        using var bf16Unfolded = bf16 ? ServingCopy(model.Features, foldBatchNorm: false, bf16: true) : null;
         using var plain = new Predictor(new PredictorOptions { ChannelsLast = false, Precision = InferencePrecision.Float32 });
         using var channelsLast = new Predictor(new PredictorOptions { ChannelsLast = true, Precision = InferencePrecision.Float32 });
         using var reduced = bf16 ? new Predictor(new PredictorOptions { ChannelsLast = true, Precision = InferencePrecision.BFloat16 }) : null;
@@ -92,8 +96,8 @@ public static class InferenceBenchmark
                     }
                     return (long)repeats * batch;
                 }),
-                Contender.Timed(Features, () => Forward(model.Features, preprocessed, repeats, batch)),
-                Contender.Timed(FeaturesChannelsLast, () => Forward(model.Features, preprocessedChannelsLast, repeats, batch)),
+                Contender.Timed(Features, () => Forward(foldedFeatures, preprocessed, repeats, batch)),
+                Contender.Timed(FeaturesChannelsLast, () => Forward(foldedFeatures, preprocessedChannelsLast, repeats, batch)),
                 Contender.Timed(PredictorDefault, () => Predict(plain, photos, repeats)),
                 Contender.Timed(PredictorChannelsLast, () => Predict(channelsLast, photos, repeats)),
             };
@@ -101,6 +105,7 @@ public static class InferenceBenchmark
             {
                 var bf16Input = preprocessedChannelsLast.to_type(ScalarType.BFloat16);
                 contenders.Add(Contender.Timed(FeaturesBf16, () => Forward(bf16Features, bf16Input, repeats, batch)));
+                contenders.Add(Contender.Timed(FeaturesBf16Unfolded, () => Forward(bf16Unfolded!, bf16Input, repeats, batch)));
                 contenders.Add(Contender.Timed(PredictorBf16, () => Predict(reduced!, photos, repeats)));
             }
             log?.Invoke($"inference, batch {batch}: {contenders.Count} contenders × {rounds} rounds of {repeats * batch} images");
@@ -131,13 +136,17 @@ public static class InferenceBenchmark
         return (long)repeats * photos.Count;
     }
 
-    /// <summary>The same network in bfloat16 (weights and activations), for CPUs with native bf16 dot products.</summary>
-    public static ResNet18Features Bf16Copy(ResNet18Features source)
+    /// <summary>
+    /// A copy of the network as the predictor serves its own: BatchNorm folded (in float32), then, on CPUs
+    /// with native bf16 dot products, weights and activations in bfloat16.
+    /// </summary>
+    public static ResNet18Features ServingCopy(ResNet18Features source, bool foldBatchNorm, bool bf16)
     {
         var copy = new ResNet18Features();
         copy.load_state_dict(source.state_dict());
         copy.eval();
-        copy.to(ScalarType.BFloat16);
+        if (foldBatchNorm) copy.FoldBatchNorm();
+        if (bf16) copy.to(ScalarType.BFloat16);
         return copy;
     }
 

@@ -49,22 +49,31 @@ public sealed class Predictor : IDisposable
     /// <summary>Loads a model folder (its own copy of the weights, in inference mode) and serves it from the next batch on.</summary>
     public void UseModel(string modelFolder, string? id = null)
     {
-        var loaded = ModelFolder.Load(modelFolder);
-        loaded.Network.eval();
-        foreach (var p in loaded.Network.parameters()) p.requires_grad = false;
+        var loaded = LoadForServing(modelFolder);
         LoadedModel? fast = null;
         if (CpuFeatures.UsesBFloat16(options.Precision))
         {
             // A second copy in bf16 for the forward pass; gradient-based maps keep the float32 one.
-            fast = ModelFolder.Load(modelFolder);
-            fast.Network.eval();
-            foreach (var p in fast.Network.parameters()) p.requires_grad = false;
+            fast = LoadForServing(modelFolder);
             fast.Network.ToBFloat16();
         }
         var served = new ServedModel(id ?? Path.GetFileName(Path.GetFullPath(modelFolder).TrimEnd('/')), loaded, new CategoryTree(loaded.Manifest.Categories), fast);
         // Only the worker touches models, so it disposes replaced ones between batches.
         var previous = Interlocked.Exchange(ref current, served);
         if (previous is not null) retired.Enqueue(previous);
+    }
+
+    /// <summary>
+    /// A copy in inference mode. Folding BatchNorm leaves gradients with respect to activations as they
+    /// were (in eval mode BatchNorm is an affine map), so Grad-CAM reads the folded copy as well.
+    /// </summary>
+    private LoadedModel LoadForServing(string modelFolder)
+    {
+        var model = ModelFolder.Load(modelFolder);
+        model.Network.eval();
+        foreach (var p in model.Network.parameters()) p.requires_grad = false;
+        if (options.FoldBatchNorm) model.Network.FoldBatchNorm();
+        return model;
     }
 
     public Task<Prediction> PredictAsync(Image<Rgb24> photo, string source, PredictRequestOptions? request = null, CancellationToken cancellationToken = default)

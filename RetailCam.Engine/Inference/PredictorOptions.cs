@@ -37,6 +37,12 @@ public sealed class PredictorOptions
     /// </summary>
     public bool ChannelsLast { get; set; } = true;
 
+    /// <summary>
+    /// Fold each BatchNorm into the convolution before it in the served copies, as ONNX Runtime does
+    /// when it loads a graph (same outputs to float rounding, one pass less per layer).
+    /// </summary>
+    public bool FoldBatchNorm { get; set; } = true;
+
     /// <summary>Number format of the class-map forward pass (gradient-based maps always run in float32).</summary>
     public InferencePrecision Precision { get; set; } = InferencePrecision.Auto;
 }

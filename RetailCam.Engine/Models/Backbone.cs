@@ -33,4 +33,13 @@ public abstract class Backbone : nn.Module<Tensor, Tensor>
     /// it matters; frozen BatchNorm layers keep their stored statistics.
     /// </summary>
     public virtual void FreezeEarlyLayers() { }
+
+    /// <summary>True once BatchNorm layers are folded into their convolutions; such a trunk only serves.</summary>
+    public virtual bool BatchNormFolded => false;
+
+    /// <summary>
+    /// For a copy that only serves predictions: folds each BatchNorm into the convolution before it
+    /// (a trunk without BatchNorm, like VGG16, has nothing to fold).
+    /// </summary>
+    public virtual void FoldBatchNorm() { }
 }

@@ -45,6 +45,9 @@ public sealed class CamNetwork : nn.Module<Tensor, Tensor>
     /// the speed there, see docs/BENCHMARKS.md). Normalisation stays float32, where 0–255 inputs keep
     /// their precision; outputs come out in bfloat16.
     /// </summary>
+    /// <summary>Folds the backbone's BatchNorm into its convolutions: for a copy that only serves, never trains.</summary>
+    public void FoldBatchNorm() => backbone.FoldBatchNorm();
+
     public void ToBFloat16()
     {
         backbone.to(ScalarType.BFloat16);

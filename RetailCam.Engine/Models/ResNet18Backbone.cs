@@ -63,10 +63,23 @@ public sealed class ResNet18Backbone : Backbone
     public override Tensor forward(Tensor input)
     {
         using var scope = NewDisposeScope();
-        var x = maxpool.call(bn1.call(conv1.call(input)).relu_());
+        var stem = conv1.call(input);
+        if (!BatchNormFolded) stem = bn1.call(stem);
+        var x = maxpool.call(stem.relu_());
         x = layer3.call(layer2.call(layer1.call(x)));
         if (layer4 is not null) x = layer4.call(x);
         return x.MoveToOuterDisposeScope();
+    }
+
+    public override bool BatchNormFolded => batchNormFolded;
+
+    private bool batchNormFolded;
+
+    public override void FoldBatchNorm()
+    {
+        if (batchNormFolded) return;
+        ResNet18Layout.FoldBatchNorm(conv1, bn1, layer4 is null ? [layer1, layer2, layer3] : [layer1, layer2, layer3, layer4]);
+        batchNormFolded = true;
     }
 
     /// <summary>
@@ -94,6 +107,7 @@ public sealed class ResNet18Backbone : Backbone
     /// </summary>
     public override void train(bool train = true)
     {
+        if (train && batchNormFolded) throw new InvalidOperationException("This backbone's BatchNorm is folded for serving; it cannot train.");
         base.train(train);
         foreach (var batchNorm in frozenBatchNorms) batchNorm.eval();
     }

@@ -62,7 +62,23 @@ public sealed class ResNet18Features : nn.Module<Tensor, Tensor>
         return outputs;
     }
 
-    private Tensor Stem(Tensor input) => maxpool.call(bn1.call(conv1.call(input)).relu_());
+    private Tensor Stem(Tensor input)
+    {
+        var x = conv1.call(input);
+        if (!BatchNormFolded) x = bn1.call(x);
+        return maxpool.call(x.relu_());
+    }
+
+    /// <summary>True after <see cref="FoldBatchNorm"/>.</summary>
+    public bool BatchNormFolded { get; private set; }
+
+    /// <summary>Folds every BatchNorm into its convolution for serving (see <see cref="BatchNormFolding"/>).</summary>
+    public void FoldBatchNorm()
+    {
+        if (BatchNormFolded) return;
+        ResNet18Layout.FoldBatchNorm(conv1, bn1, Stages);
+        BatchNormFolded = true;
+    }
 
     private Tensor Trunk(Tensor input, int stages)
     {

@@ -31,6 +31,13 @@ public static class ResNet18Layout
         }
         return nn.Sequential(blocks);
     }
+
+    /// <summary>Folds the stem's BatchNorm and every block's of the given stages.</summary>
+    internal static void FoldBatchNorm(Conv2d stemConv, BatchNorm2d stemBatchNorm, IEnumerable<Sequential> stages)
+    {
+        BatchNormFolding.Fold(stemConv, stemBatchNorm);
+        foreach (var block in stages.SelectMany(s => s.children()).Cast<ResNetBasicBlock>()) block.FoldBatchNorm();
+    }
 }
 
 /// <summary>
@@ -64,11 +71,37 @@ public sealed class ResNetBasicBlock : nn.Module<Tensor, Tensor>
 
     public bool HasDownsample => downsample is not null;
 
+    /// <summary>True after <see cref="FoldBatchNorm"/>: the convolutions alone compute each conv + BatchNorm.</summary>
+    public bool BatchNormFolded { get; private set; }
+
+    /// <summary>Folds every BatchNorm of the block into its convolution (see <see cref="BatchNormFolding"/>).</summary>
+    public void FoldBatchNorm()
+    {
+        if (BatchNormFolded) return;
+        BatchNormFolding.Fold(conv1, bn1);
+        BatchNormFolding.Fold(conv2, bn2);
+        if (downsample is not null) BatchNormFolding.Fold(DownsampleConv, DownsampleBatchNorm);
+        BatchNormFolded = true;
+    }
+
+    private Conv2d DownsampleConv => (Conv2d)downsample!.children().First();
+
+    private BatchNorm2d DownsampleBatchNorm => (BatchNorm2d)downsample!.children().Last();
+
     public override Tensor forward(Tensor input)
     {
         using var scope = NewDisposeScope();
-        var main = bn2.call(conv2.call(bn1.call(conv1.call(input)).relu_()));
-        var shortcut = downsample is null ? input : downsample.call(input);
+        Tensor main, shortcut;
+        if (BatchNormFolded)
+        {
+            main = conv2.call(conv1.call(input).relu_());
+            shortcut = downsample is null ? input : DownsampleConv.call(input);
+        }
+        else
+        {
+            main = bn2.call(conv2.call(bn1.call(conv1.call(input)).relu_()));
+            shortcut = downsample is null ? input : downsample.call(input);
+        }
         return main.add_(shortcut).relu_().MoveToOuterDisposeScope();
     }
 }
