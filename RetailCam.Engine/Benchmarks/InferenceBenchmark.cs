@@ -48,6 +48,10 @@ public static class InferenceBenchmark
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
         };
+        // ONNX Runtime's idle pool threads spin between runs; in a process that also runs libtorch they take
+        // the cores from whichever contender runs next (ours fell from ~46 to ~40 img/s at batch 1) while
+        // ONNX Runtime's own speed is the same either way. The app never hosts both, so the bench must not.
+        sessionOptions.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
         using var session = new InferenceSession(WithFreeBatch(model.Graph.Model).ToByteArray(), sessionOptions);
         var inputName = session.InputNames[0];
         var outputName = session.OutputNames[0];
