@@ -34,6 +34,7 @@ public static class InferenceBenchmark
     public const string FeaturesChannelsLast = "torchSharpChannelsLast";
     public const string FeaturesBf16 = "torchSharpBf16ChannelsLast";
     public const string FeaturesBf16Unfolded = "torchSharpBf16ChannelsLastUnfolded";
+    public const string FeaturesBf16NchwWeights = "torchSharpBf16ChannelsLastNchwWeights";
     public const string PredictorDefault = "predictor";
     public const string PredictorChannelsLast = "predictorChannelsLast";
     public const string PredictorBf16 = "predictorBf16ChannelsLast";
@@ -57,9 +58,13 @@ public static class InferenceBenchmark
         var outputName = session.OutputNames[0];
 
         // As the predictor serves: BatchNorm folded into the convolutions; the unfolded copy shows what folding gains.
-        using var foldedFeatures = ServingCopy(model.Features, foldBatchNorm: true, bf16: false);
-        using var bf16Features = bf16 ? ServingCopy(model.Features, foldBatchNorm: true, bf16: true) : null;
-        using var bf16Unfolded = bf16 ? ServingCopy(model.Features, foldBatchNorm: false, bf16: true) : null;
+        // The channels-last contenders run copies as the predictor serves them (BatchNorm folded, weights stored
+        // channels-last); two bf16 copies without one or both of those steps show what each gains.
+        using var foldedFeatures = ServingCopy(model.Features, foldBatchNorm: true, bf16: false, channelsLastWeights: false);
+        using var servedFp32 = ServingCopy(model.Features, foldBatchNorm: true, bf16: false, channelsLastWeights: true);
+        using var bf16Features = bf16 ? ServingCopy(model.Features, foldBatchNorm: true, bf16: true, channelsLastWeights: true) : null;
+        using var bf16NchwWeights = bf16 ? ServingCopy(model.Features, foldBatchNorm: true, bf16: true, channelsLastWeights: false) : null;
+        using var bf16Unfolded = bf16 ? ServingCopy(model.Features, foldBatchNorm: false, bf16: true, channelsLastWeights: false) : null;
         using var plain = new Predictor(new PredictorOptions { ChannelsLast = false, Precision = InferencePrecision.Float32 });
         using var channelsLast = new Predictor(new PredictorOptions { ChannelsLast = true, Precision = InferencePrecision.Float32 });
         using var reduced = bf16 ? new Predictor(new PredictorOptions { ChannelsLast = true, Precision = InferencePrecision.BFloat16 }) : null;
@@ -101,7 +106,7 @@ public static class InferenceBenchmark
                     return (long)repeats * batch;
                 }),
                 Contender.Timed(Features, () => Forward(foldedFeatures, preprocessed, repeats, batch)),
-                Contender.Timed(FeaturesChannelsLast, () => Forward(foldedFeatures, preprocessedChannelsLast, repeats, batch)),
+                Contender.Timed(FeaturesChannelsLast, () => Forward(servedFp32, preprocessedChannelsLast, repeats, batch)),
                 Contender.Timed(PredictorDefault, () => Predict(plain, photos, repeats)),
                 Contender.Timed(PredictorChannelsLast, () => Predict(channelsLast, photos, repeats)),
             };
@@ -110,6 +115,7 @@ public static class InferenceBenchmark
                 var bf16Input = preprocessedChannelsLast.to_type(ScalarType.BFloat16);
                 contenders.Add(Contender.Timed(FeaturesBf16, () => Forward(bf16Features, bf16Input, repeats, batch)));
                 contenders.Add(Contender.Timed(FeaturesBf16Unfolded, () => Forward(bf16Unfolded!, bf16Input, repeats, batch)));
+                contenders.Add(Contender.Timed(FeaturesBf16NchwWeights, () => Forward(bf16NchwWeights!, bf16Input, repeats, batch)));
                 contenders.Add(Contender.Timed(PredictorBf16, () => Predict(reduced!, photos, repeats)));
             }
             log?.Invoke($"inference, batch {batch}: {contenders.Count} contenders × {rounds} rounds of {repeats * batch} images");
@@ -142,15 +148,16 @@ public static class InferenceBenchmark
 
     /// <summary>
     /// A copy of the network as the predictor serves its own: BatchNorm folded (in float32), then, on CPUs
-    /// with native bf16 dot products, weights and activations in bfloat16.
+    /// with native bf16 dot products, weights and activations in bfloat16, and the weights channels-last.
     /// </summary>
-    public static ResNet18Features ServingCopy(ResNet18Features source, bool foldBatchNorm, bool bf16)
+    public static ResNet18Features ServingCopy(ResNet18Features source, bool foldBatchNorm, bool bf16, bool channelsLastWeights)
     {
         var copy = new ResNet18Features();
         copy.load_state_dict(source.state_dict());
         copy.eval();
         if (foldBatchNorm) copy.FoldBatchNorm();
         if (bf16) copy.to(ScalarType.BFloat16);
+        if (channelsLastWeights) ChannelsLastWeights.Apply(copy);
         return copy;
     }
 

@@ -29,10 +29,9 @@ public static class LatencyBenchmark
     {
         var decoder = new ImageFileDecoder();
         using var loaded = ModelFolder.Load(modelFolder);
-        loaded.Network.eval();
-        // The forward the predictor runs, in its layout and number format: otherwise the server's
+        // The forward the predictor runs, on a copy prepared as it prepares its own: otherwise the server's
         // overhead would hide in (or be inflated by) a difference between two forward passes.
-        if (CpuFeatures.UsesBFloat16(options.Precision)) loaded.Network.ToBFloat16();
+        Predictor.PrepareForServing(loaded.Network, options, CpuFeatures.UsesBFloat16(options.Precision));
         var size = loaded.Manifest.InputSize;
         using var raw = rand(1, 3, size, size) * 255f;
         using var input = options.ChannelsLast ? TensorLayout.ToChannelsLast(raw) : raw.alias();

@@ -2,6 +2,7 @@ using System.Threading.Channels;
 using RetailCam.Engine.Cam;
 using RetailCam.Engine.Data;
 using RetailCam.Engine.Imaging;
+using RetailCam.Engine.Models;
 using RetailCam.Engine.Models.Storage;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
@@ -49,31 +50,35 @@ public sealed class Predictor : IDisposable
     /// <summary>Loads a model folder (its own copy of the weights, in inference mode) and serves it from the next batch on.</summary>
     public void UseModel(string modelFolder, string? id = null)
     {
-        var loaded = LoadForServing(modelFolder);
-        LoadedModel? fast = null;
-        if (CpuFeatures.UsesBFloat16(options.Precision))
-        {
-            // A second copy in bf16 for the forward pass; gradient-based maps keep the float32 one.
-            fast = LoadForServing(modelFolder);
-            fast.Network.ToBFloat16();
-        }
+        var loaded = LoadForServing(modelFolder, reducedPrecision: false);
+        // A second copy in bf16 for the forward pass where the CPU has it; gradient-based maps keep the float32 one.
+        var fast = CpuFeatures.UsesBFloat16(options.Precision) ? LoadForServing(modelFolder, reducedPrecision: true) : null;
         var served = new ServedModel(id ?? Path.GetFileName(Path.GetFullPath(modelFolder).TrimEnd('/')), loaded, new CategoryTree(loaded.Manifest.Categories), fast);
         // Only the worker touches models, so it disposes replaced ones between batches.
         var previous = Interlocked.Exchange(ref current, served);
         if (previous is not null) retired.Enqueue(previous);
     }
 
-    /// <summary>
-    /// A copy in inference mode. Folding BatchNorm leaves gradients with respect to activations as they
-    /// were (in eval mode BatchNorm is an affine map), so Grad-CAM reads the folded copy as well.
-    /// </summary>
-    private LoadedModel LoadForServing(string modelFolder)
+    private LoadedModel LoadForServing(string modelFolder, bool reducedPrecision)
     {
         var model = ModelFolder.Load(modelFolder);
-        model.Network.eval();
-        foreach (var p in model.Network.parameters()) p.requires_grad = false;
-        if (options.FoldBatchNorm) model.Network.FoldBatchNorm();
+        PrepareForServing(model.Network, options, reducedPrecision);
         return model;
+    }
+
+    /// <summary>
+    /// Turns a loaded network into a served copy: inference mode, no gradients for parameters, BatchNorm
+    /// folded, optionally bf16, weights in the layout the input comes in. Folding leaves gradients with
+    /// respect to activations as they were (in eval mode BatchNorm is an affine map), so Grad-CAM reads
+    /// a served float32 copy as well.
+    /// </summary>
+    public static void PrepareForServing(CamNetwork network, PredictorOptions options, bool reducedPrecision)
+    {
+        network.eval();
+        foreach (var p in network.parameters()) p.requires_grad = false;
+        if (options.FoldBatchNorm) network.FoldBatchNorm();
+        if (reducedPrecision) network.ToBFloat16();
+        if (options.ChannelsLast) ChannelsLastWeights.Apply(network);
     }
 
     public Task<Prediction> PredictAsync(Image<Rgb24> photo, string source, PredictRequestOptions? request = null, CancellationToken cancellationToken = default)
