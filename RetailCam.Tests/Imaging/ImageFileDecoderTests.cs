@@ -143,6 +143,34 @@ public class ImageFileDecoderTests
     }
 
     [Fact]
+    public void Opaque_pngs_and_jpegs_take_the_direct_rgb_path_and_decode_the_same_while_alpha_pngs_are_composited()
+    {
+        using var rgb = TestImages.Coordinates(8, 6);
+        var opaque = TestImages.Encode(rgb, new PngEncoder { ColorType = PngColorType.Rgb });
+        using var grey = new Image<L8>(3, 2, new L8(77));
+        var greyPng = TestImages.Encode(grey, new PngEncoder { ColorType = PngColorType.Grayscale });
+        using var rgba = new Image<Rgba32>(2, 1);
+        rgba[0, 0] = new Rgba32(10, 20, 30, 255);
+        rgba[1, 0] = new Rgba32(0, 0, 0, 0);
+        var alphaPng = TestImages.Encode(rgba, new PngEncoder { ColorType = PngColorType.RgbWithAlpha });
+
+        Assert.False(decoder.Identify(opaque, "rgb.png").MayHaveAlpha);
+        Assert.False(decoder.Identify(greyPng, "grey.png").MayHaveAlpha);
+        Assert.False(decoder.Identify(TestImages.Encode(rgb, new JpegEncoder()), "x.jpg").MayHaveAlpha);
+        Assert.True(decoder.Identify(alphaPng, "rgba.png").MayHaveAlpha);
+
+        using var decoded = decoder.Decode(opaque, "rgb.png");
+        for (var y = 0; y < 6; y++)
+            for (var x = 0; x < 8; x++)
+                Assert.Equal(rgb[x, y], decoded[x, y]);
+        using var decodedGrey = decoder.Decode(greyPng, "grey.png");
+        Assert.Equal(new Rgb24(77, 77, 77), decodedGrey[2, 1]);
+        using var decodedAlpha = decoder.Decode(alphaPng, "rgba.png");
+        Assert.Equal(new Rgb24(10, 20, 30), decodedAlpha[0, 0]);
+        Assert.Equal(new Rgb24(255, 255, 255), decodedAlpha[1, 0]);
+    }
+
+    [Fact]
     public void Exif_orientation_6_jpeg_comes_out_upright_with_sides_swapped()
     {
         // Stored: left half red, right half blue. Orientation 6 means "rotate 90° clockwise to
