@@ -57,7 +57,6 @@ public static class InferenceBenchmark
         var inputName = session.InputNames[0];
         var outputName = session.OutputNames[0];
 
-        // As the predictor serves: BatchNorm folded into the convolutions; the unfolded copy shows what folding gains.
         // The channels-last contenders run copies as the predictor serves them (BatchNorm folded, weights stored
         // channels-last); two bf16 copies without one or both of those steps show what each gains.
         using var foldedFeatures = ServingCopy(model.Features, foldBatchNorm: true, bf16: false, channelsLastWeights: false);

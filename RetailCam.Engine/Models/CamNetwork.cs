@@ -40,14 +40,14 @@ public sealed class CamNetwork : nn.Module<Tensor, Tensor>
     /// <summary>The type the backbone and head compute in: float32 unless <see cref="ToBFloat16"/> was called.</summary>
     public ScalarType ComputeType { get; private set; } = ScalarType.Float32;
 
+    /// <summary>Folds the backbone's BatchNorm into its convolutions: for a copy that only serves, never trains.</summary>
+    public void FoldBatchNorm() => backbone.FoldBatchNorm();
+
     /// <summary>
     /// Backbone and head to bfloat16 for inference on CPUs with native bf16 dot products (about twice
     /// the speed there, see docs/BENCHMARKS.md). Normalisation stays float32, where 0–255 inputs keep
     /// their precision; outputs come out in bfloat16.
     /// </summary>
-    /// <summary>Folds the backbone's BatchNorm into its convolutions: for a copy that only serves, never trains.</summary>
-    public void FoldBatchNorm() => backbone.FoldBatchNorm();
-
     public void ToBFloat16()
     {
         backbone.to(ScalarType.BFloat16);
