@@ -1,4 +1,5 @@
 using System.CommandLine;
+using RetailCam.Engine.Inference;
 
 namespace RetailCam.Cli.Commands;
 
@@ -18,9 +19,8 @@ internal static class ModelOption
         };
         option.Validators.Add(result =>
         {
-            var value = result.GetValueOrDefault<int>();
-            if (value != 0 && value is < RetailCam.Engine.Inference.Predictor.MinimumInputSize or > 1024)
-                result.AddError($"--input-size must be 0 or between {RetailCam.Engine.Inference.Predictor.MinimumInputSize} and 1024.");
+            if (PredictorOptions.InputSizeProblem(result.GetValueOrDefault<int>()) is { } problem)
+                result.AddError($"--input-size: {problem}");
         });
         return option;
     }

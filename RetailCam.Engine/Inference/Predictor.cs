@@ -25,14 +25,11 @@ public sealed class Predictor : IDisposable
     private ServedModel? current;
     private long batchesRun;
 
-    /// <summary>The smallest side that still leaves both backbones a class map (stride 16 or 32).</summary>
-    public const int MinimumInputSize = 32;
-
     public Predictor(PredictorOptions? options = null)
     {
         this.options = options ?? new PredictorOptions();
-        if (this.options.InputSize is > 0 and < MinimumInputSize)
-            throw new ArgumentOutOfRangeException(nameof(options), $"Input size {this.options.InputSize} px is too small: use 0 (the model's own) or at least {MinimumInputSize}.");
+        if (PredictorOptions.InputSizeProblem(this.options.InputSize) is { } problem)
+            throw new ArgumentOutOfRangeException(nameof(options), problem);
         worker = new Thread(Serve) { IsBackground = true, Name = "RetailCam predictor" };
         worker.Start();
     }

@@ -3,9 +3,14 @@ using RetailCam.Engine.Cam;
 
 namespace RetailCam.Engine.Inference;
 
-public sealed class PredictorOptions
+public sealed class PredictorOptions : IValidatableObject
 {
     public const string SectionName = "RetailCam:Inference";
+
+    /// <summary>The smallest side that still leaves both backbones a class map (stride 16 or 32).</summary>
+    public const int MinimumInputSize = 32;
+
+    public const int MaximumInputSize = 1024;
 
     /// <summary>
     /// Side in pixels the photo is resized to for the network; 0 keeps the model's training size.
@@ -13,10 +18,21 @@ public sealed class PredictorOptions
     /// map (side / 16 cells for ResNet18) and lets small products in a wide photo appear at the scale
     /// they were learnt at (docs/ARCHITECTURE.md, "Inference size").
     /// </summary>
-    [Range(0, 1024)] public int InputSize { get; set; }
+    public int InputSize { get; set; }
 
     /// <summary>The side photos are resized to for a model trained at <paramref name="modelInputSize"/>.</summary>
     public int InputSizeFor(int modelInputSize) => InputSize > 0 ? InputSize : modelInputSize;
+
+    /// <summary>Why a side cannot be an <see cref="InputSize"/>, or null when it can: the one rule for configuration, the predictor and the CLI.</summary>
+    public static string? InputSizeProblem(int side) =>
+        side == 0 || side is >= MinimumInputSize and <= MaximumInputSize
+            ? null
+            : $"input size {side} px: use 0 (the model's own) or {MinimumInputSize}–{MaximumInputSize} px.";
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (InputSizeProblem(InputSize) is { } problem) yield return new ValidationResult(problem, [nameof(InputSize)]);
+    }
 
     /// <summary>Most photos in one forward pass.</summary>
     [Range(1, 256)] public int MaxBatch { get; set; } = 16;

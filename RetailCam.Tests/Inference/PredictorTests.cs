@@ -183,6 +183,12 @@ public sealed class PredictorTests : IDisposable
             Assert.InRange(b.YMax, 1, 200);
         });
         Assert.Throws<ArgumentOutOfRangeException>(() => new Predictor(new PredictorOptions { InputSize = 16 }));
+        // Configuration is checked by the same rule at start-up.
+        static bool Valid(PredictorOptions o) => System.ComponentModel.DataAnnotations.Validator.TryValidateObject(o, new(o), null, validateAllProperties: true);
+        Assert.False(Valid(new PredictorOptions { InputSize = 16 }));
+        Assert.False(Valid(new PredictorOptions { InputSize = 2048 }));
+        Assert.True(Valid(new PredictorOptions { InputSize = 224 }));
+        Assert.True(Valid(new PredictorOptions()));
     }
 
     [Fact]
