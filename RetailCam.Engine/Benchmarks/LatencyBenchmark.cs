@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using RetailCam.Engine.Imaging;
 using RetailCam.Engine.Inference;
+using RetailCam.Engine.Models;
 using RetailCam.Engine.Models.Storage;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
@@ -32,7 +33,7 @@ public static class LatencyBenchmark
         // The forward the predictor runs, on a copy prepared as it prepares its own: otherwise the server's
         // overhead would hide in (or be inflated by) a difference between two forward passes.
         Predictor.PrepareForServing(loaded.Network, options, CpuFeatures.UsesBFloat16(options.Precision));
-        var size = loaded.Manifest.InputSize;
+        var size = options.InputSizeFor(loaded.Manifest.InputSize);
         using var raw = rand(1, 3, size, size) * 255f;
         using var input = options.ChannelsLast ? TensorLayout.ToChannelsLast(raw) : raw.alias();
         int width = 0, height = 0;

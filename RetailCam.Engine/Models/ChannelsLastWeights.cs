@@ -20,11 +20,11 @@ public static class ChannelsLastWeights
         {
             var weight = conv.weight!;
             var requiresGrad = weight.requires_grad;
-            conv.weight = new Parameter(weight.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2).detach(), requires_grad: requiresGrad);
+            conv.weight = new Parameter(TensorLayout.ToChannelsLast(weight).detach(), requires_grad: requiresGrad);
         }
     }
 
     /// <summary>True when every convolution weight of the module is stored channels-last.</summary>
     public static bool AreApplied(nn.Module module) =>
-        module.modules().OfType<Conv2d>().All(c => c.weight!.stride(1) == 1 || c.weight!.shape[1] == 1);
+        module.modules().OfType<Conv2d>().All(c => c.weight!.shape[1] == 1 || TensorLayout.IsChannelsLast(c.weight));
 }

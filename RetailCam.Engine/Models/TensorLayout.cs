@@ -1,6 +1,6 @@
 using static TorchSharp.torch;
 
-namespace RetailCam.Engine.Benchmarks;
+namespace RetailCam.Engine.Models;
 
 /// <summary>
 /// Channels-last (NHWC strides behind an NCHW shape). TorchSharp 0.107 exposes no memory_format
