@@ -63,9 +63,7 @@ public sealed class ResNet18Backbone : Backbone
     public override Tensor forward(Tensor input)
     {
         using var scope = NewDisposeScope();
-        var stem = conv1.call(input);
-        if (!BatchNormFolded) stem = bn1.call(stem);
-        var x = maxpool.call(stem.relu_());
+        var x = ResNet18Layout.Stem(conv1, bn1, maxpool, batchNormFolded, input);
         x = layer3.call(layer2.call(layer1.call(x)));
         if (layer4 is not null) x = layer4.call(x);
         return x.MoveToOuterDisposeScope();

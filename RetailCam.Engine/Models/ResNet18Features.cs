@@ -62,12 +62,7 @@ public sealed class ResNet18Features : nn.Module<Tensor, Tensor>
         return outputs;
     }
 
-    private Tensor Stem(Tensor input)
-    {
-        var x = conv1.call(input);
-        if (!BatchNormFolded) x = bn1.call(x);
-        return maxpool.call(x.relu_());
-    }
+    private Tensor Stem(Tensor input) => ResNet18Layout.Stem(conv1, bn1, maxpool, BatchNormFolded, input);
 
     /// <summary>True after <see cref="FoldBatchNorm"/>.</summary>
     public bool BatchNormFolded { get; private set; }

@@ -32,6 +32,14 @@ public static class ResNet18Layout
         return nn.Sequential(blocks);
     }
 
+    /// <summary>conv 7×7 → BatchNorm (none once folded into the conv) → ReLU → max-pool: the stem both ResNet18 modules share.</summary>
+    internal static Tensor Stem(Conv2d conv, BatchNorm2d batchNorm, MaxPool2d pool, bool batchNormFolded, Tensor input)
+    {
+        var x = conv.call(input);
+        if (!batchNormFolded) x = batchNorm.call(x);
+        return pool.call(x.relu_());
+    }
+
     /// <summary>Folds the stem's BatchNorm and every block's of the given stages.</summary>
     internal static void FoldBatchNorm(Conv2d stemConv, BatchNorm2d stemBatchNorm, IEnumerable<Sequential> stages)
     {
