@@ -10,12 +10,11 @@ namespace RetailCam.Tests.Models;
 
 public sealed class BatchNormFoldingTests : IDisposable
 {
-    private readonly string folder = Path.Combine(Path.GetTempPath(), $"retailcam-fold-{Guid.NewGuid():N}");
+    private readonly TemporaryFolder temporary = new();
 
-    public void Dispose()
-    {
-        try { Directory.Delete(folder, recursive: true); } catch (IOException) { }
-    }
+    private string Folder => temporary.File("model");
+
+    public void Dispose() => temporary.Dispose();
 
     [Fact]
     public void A_folded_conv_computes_what_conv_then_batchnorm_computed_in_eval_mode()
@@ -47,10 +46,10 @@ public sealed class BatchNormFoldingTests : IDisposable
     {
         TorchRuntime.Initialize(DeviceChoice.Cpu, 0);
         using (var network = CamNetworkFactory.CreatePretrainedResNet18(classCount: 3))
-            ModelFolder.Save(folder, network, ModelManifest.Describe(network, ["A/x", "A/y", "B"], inputSize: 96));
+            ModelFolder.Save(Folder, network, ModelManifest.Describe(network, ["A/x", "A/y", "B"], inputSize: 96));
         using var scope = NewDisposeScope();
-        using var plain = ModelFolder.Load(folder);
-        using var folded = ModelFolder.Load(folder);
+        using var plain = ModelFolder.Load(Folder);
+        using var folded = ModelFolder.Load(Folder);
         plain.Network.eval();
         folded.Network.eval();
         folded.Network.FoldBatchNorm();
@@ -77,12 +76,12 @@ public sealed class BatchNormFoldingTests : IDisposable
     {
         TorchRuntime.Initialize(DeviceChoice.Cpu, 0);
         using (var network = CamNetworkFactory.CreatePretrainedResNet18(classCount: 3))
-            ModelFolder.Save(folder, network, ModelManifest.Describe(network, ["A/x", "A/y", "B"], inputSize: 64));
+            ModelFolder.Save(Folder, network, ModelManifest.Describe(network, ["A/x", "A/y", "B"], inputSize: 64));
         using var photo = TestImages.Coordinates(90, 70);
         using var folding = new Predictor(new PredictorOptions { Precision = InferencePrecision.Float32 });
         using var notFolding = new Predictor(new PredictorOptions { Precision = InferencePrecision.Float32, FoldBatchNorm = false });
-        folding.UseModel(folder);
-        notFolding.UseModel(folder);
+        folding.UseModel(Folder);
+        notFolding.UseModel(Folder);
 
         var a = await folding.PredictAsync(photo, "p");
         var b = await notFolding.PredictAsync(photo, "p");
