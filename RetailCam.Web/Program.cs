@@ -1,6 +1,6 @@
 using MudBlazor.Services;
 using RetailCam.Engine.Hosting;
-using RetailCam.Engine.Storage;
+using RetailCam.Storage;
 using RetailCam.Web.Api;
 using RetailCam.Web.Components;
 using RetailCam.Web.Hubs;

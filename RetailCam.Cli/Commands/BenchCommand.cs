@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
-using RetailCam.Engine.Benchmarks;
+using RetailCam.Benchmarks;
 using RetailCam.Engine.Native;
 
 namespace RetailCam.Cli.Commands;

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using RetailCam.Cli.Commands;
-using RetailCam.Engine.Benchmarks;
+using RetailCam.Benchmarks;
 
 namespace RetailCam.Tests.Benchmarks;
 

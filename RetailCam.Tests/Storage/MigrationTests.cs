@@ -1,6 +1,6 @@
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
-using RetailCam.Engine.Storage;
+using RetailCam.Storage;
 
 namespace RetailCam.Tests.Storage;
 

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using RetailCam.Engine.Cam;
 using RetailCam.Engine.Inference;
-using RetailCam.Engine.Storage;
+using RetailCam.Storage;
 
 namespace RetailCam.Tests.Storage;
 

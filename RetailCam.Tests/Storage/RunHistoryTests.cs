@@ -1,5 +1,5 @@
 using Microsoft.EntityFrameworkCore;
-using RetailCam.Engine.Storage;
+using RetailCam.Storage;
 using RetailCam.Engine.Training;
 
 namespace RetailCam.Tests.Storage;

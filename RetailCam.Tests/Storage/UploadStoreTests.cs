@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using Microsoft.EntityFrameworkCore;
 using RetailCam.Engine.Imaging;
-using RetailCam.Engine.Storage;
+using RetailCam.Storage;
 
 namespace RetailCam.Tests.Storage;
 

@@ -2,7 +2,7 @@ using Microsoft.AspNetCore.Mvc;
 using RetailCam.Engine.Cam;
 using RetailCam.Engine.Imaging;
 using RetailCam.Engine.Inference;
-using RetailCam.Engine.Storage;
+using RetailCam.Storage;
 using RetailCam.Web.Services;
 
 namespace RetailCam.Web.Api;

@@ -1,5 +1,5 @@
 using System.Text.RegularExpressions;
-using RetailCam.Engine.Storage;
+using RetailCam.Storage;
 using RetailCam.Web.Services;
 
 namespace RetailCam.Web.Hubs;

@@ -1,4 +1,4 @@
-using RetailCam.Engine.Storage;
+using RetailCam.Storage;
 using RetailCam.Engine.Training;
 
 namespace RetailCam.Web.Hubs;

@@ -4,7 +4,7 @@ using RetailCam.Engine.Cam;
 using RetailCam.Engine.Hosting;
 using RetailCam.Engine.Imaging;
 using RetailCam.Engine.Inference;
-using RetailCam.Engine.Storage;
+using RetailCam.Storage;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 

@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using RetailCam.Engine.Hosting;
-using RetailCam.Engine.Storage;
+using RetailCam.Storage;
 using RetailCam.Engine.Training;
 
 namespace RetailCam.Web.Services;

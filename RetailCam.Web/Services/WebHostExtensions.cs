@@ -3,7 +3,7 @@ using MudBlazor.Services;
 using RetailCam.Engine.Hosting;
 using RetailCam.Engine.Imaging;
 using RetailCam.Engine.Inference;
-using RetailCam.Engine.Storage;
+using RetailCam.Storage;
 using RetailCam.Web.Hubs;
 
 namespace RetailCam.Web.Services;

@@ -4,7 +4,7 @@ using RetailCam.Engine.Cam;
 using RetailCam.Engine.Imaging;
 using RetailCam.Engine.Inference;
 using RetailCam.Engine.Models.Storage;
-using RetailCam.Engine.Storage;
+using RetailCam.Storage;
 using RetailCam.Web.Components.Compare;
 using RetailCam.Web.Components.Predict;
 using RetailCam.Web.Services;

@@ -23,7 +23,7 @@ public partial class Predict
     /// <summary>A history entry to reopen: its photo, predicted again with the model that made it where that still exists.</summary>
     [SupplyParameterFromQuery(Name = "history")] public Guid? HistoryQuery { get; set; }
 
-    [Inject] private RetailCam.Engine.Storage.PredictionHistory History { get; set; } = null!;
+    [Inject] private RetailCam.Storage.PredictionHistory History { get; set; } = null!;
 
     private string? notice;
 

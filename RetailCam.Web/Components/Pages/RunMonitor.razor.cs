@@ -3,7 +3,7 @@ using Microsoft.AspNetCore.Components;
 using Plotly.Blazor;
 using Plotly.Blazor.LayoutLib;
 using Plotly.Blazor.Traces;
-using RetailCam.Engine.Storage;
+using RetailCam.Storage;
 using RetailCam.Engine.Training;
 using RetailCam.Web.Services;
 

@@ -1,0 +1,79 @@
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using RetailCam.Tests.Support;
+
+namespace RetailCam.FunctionalTests;
+
+/// <summary>The real app on real Kestrel on a loopback port, with its own empty data folder.</summary>
+public sealed class WebAppFixture : IAsyncLifetime
+{
+    private WebApplicationFactory<Program>? factory;
+
+    public string DataRoot { get; } = Path.Combine(Path.GetTempPath(), $"retailcam-e2e-{Guid.NewGuid():N}");
+    public Uri BaseAddress { get; private set; } = null!;
+
+    /// <summary>The app's services, for tests that drive it from inside (start a training run) and watch it from outside.</summary>
+    public IServiceProvider Services => factory?.Services ?? throw new InvalidOperationException("The app has not started.");
+
+    public Task InitializeAsync()
+    {
+        Directory.CreateDirectory(DataRoot);
+        // A real (tiny) model folder, so pages and the API serve predictions without a training run.
+        TinyModels.Save(Path.Combine(DataRoot, "models", "tiny"), seed: 3);
+        factory = new WebApplicationFactory<Program>().WithWebHostBuilder(builder =>
+        {
+            builder.UseEnvironment("Production");
+            builder.UseSetting("RetailCam:DataRoot", DataRoot);
+            builder.UseSetting("RetailCam:Device", "cpu");
+            builder.UseSetting("RetailCam:QuickStart:Enabled", "false");
+            builder.ConfigureLogging(logging => logging.AddProvider(ServerLog));
+        });
+        factory.UseKestrel(0);
+        factory.StartServer();
+        var addresses = factory.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses;
+        BaseAddress = new Uri(addresses.First(a => a.StartsWith("http://", StringComparison.Ordinal)));
+        return Task.CompletedTask;
+    }
+
+    /// <summary>The app's warnings and errors, so a failing browser test can say what the server saw.</summary>
+    public RecordingLoggerProvider ServerLog { get; } = new();
+
+    public HttpClient CreateClient() => new() { BaseAddress = BaseAddress };
+
+    public async Task DisposeAsync()
+    {
+        if (factory is not null) await factory.DisposeAsync();
+        try { Directory.Delete(DataRoot, recursive: true); } catch (IOException) { }
+    }
+}
+
+/// <summary>Keeps the last warnings and errors the app logged (with their exceptions), for failure messages.</summary>
+public sealed class RecordingLoggerProvider : ILoggerProvider
+{
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> entries = new();
+
+    public ILogger CreateLogger(string categoryName) => new Recorder(this, categoryName);
+
+    /// <summary>The last entries, oldest first.</summary>
+    public string Recent(int count = 10) => string.Join("\n", entries.TakeLast(count));
+
+    public void Dispose() { }
+
+    private sealed class Recorder(RecordingLoggerProvider owner, string category) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Warning;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (!IsEnabled(logLevel)) return;
+            owner.entries.Enqueue($"{DateTime.UtcNow:HH:mm:ss.fff} {logLevel} {category}: {formatter(state, exception)} {exception}");
+            while (owner.entries.Count > 200) owner.entries.TryDequeue(out _);
+        }
+    }
+}

@@ -1,0 +1,84 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
+
+namespace RetailCam.Storage;
+
+/// <summary>
+/// The SQLite database under the data root: run history, epoch metrics, uploads and predictions.
+/// Short-lived: take one per operation from <see cref="IDbContextFactory{TContext}"/>.
+/// </summary>
+public sealed class RetailCamDbContext(DbContextOptions<RetailCamDbContext> options) : DbContext(options)
+{
+    public const string DatabaseFileName = "retailcam.db";
+
+    public DbSet<RunRecordEntity> Runs => Set<RunRecordEntity>();
+    public DbSet<EpochMetricEntity> EpochMetrics => Set<EpochMetricEntity>();
+    public DbSet<UploadEntity> Uploads => Set<UploadEntity>();
+    public DbSet<PredictionRecordEntity> Predictions => Set<PredictionRecordEntity>();
+
+    public static string DatabasePath(string dataRoot) => Path.Combine(Path.GetFullPath(dataRoot), DatabaseFileName);
+
+    public static string ConnectionString(string dataRoot) => new SqliteConnectionStringBuilder
+    {
+        DataSource = DatabasePath(dataRoot),
+        // Cascading deletes of a run's metrics rely on SQLite enforcing foreign keys, which it
+        // does not unless asked on every connection.
+        ForeignKeys = true,
+    }.ToString();
+
+    /// <summary>The one place the provider is chosen, shared by the application and the design-time factory.</summary>
+    public static DbContextOptionsBuilder Configure(DbContextOptionsBuilder builder, string dataRoot) =>
+        builder.UseSqlite(ConnectionString(dataRoot));
+
+    protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
+    {
+        // SQLite keeps no time zone: store UTC text (which sorts in time order, unlike
+        // DateTimeOffset, which SQLite cannot ORDER BY) and hand it back marked as UTC.
+        configurationBuilder.Properties<DateTime>().HaveConversion<UtcDateTimeConverter>();
+    }
+
+    protected override void OnModelCreating(ModelBuilder modelBuilder)
+    {
+        modelBuilder.Entity<RunRecordEntity>(run =>
+        {
+            run.ToTable("Runs");
+            run.HasKey(r => r.Id);
+            run.Property(r => r.Id).HasMaxLength(200);
+            run.Property(r => r.Status).HasMaxLength(32);
+            run.HasIndex(r => r.CreatedUtc);
+            run.HasMany(r => r.EpochMetrics).WithOne().HasForeignKey(m => m.RunId).OnDelete(DeleteBehavior.Cascade);
+        });
+
+        modelBuilder.Entity<EpochMetricEntity>(metric =>
+        {
+            metric.ToTable("EpochMetrics");
+            metric.HasKey(m => m.Id);
+            // A resumed run replays epochs it may already have reported; the database, not the
+            // caller, guarantees one row per epoch.
+            metric.HasIndex(m => new { m.RunId, m.Epoch }).IsUnique();
+        });
+
+        modelBuilder.Entity<UploadEntity>(upload =>
+        {
+            upload.ToTable("Uploads");
+            upload.HasKey(u => u.ContentHash);
+            upload.Property(u => u.ContentHash).HasMaxLength(64).IsFixedLength();
+            upload.Property(u => u.Format).HasMaxLength(32);
+        });
+
+        modelBuilder.Entity<PredictionRecordEntity>(prediction =>
+        {
+            prediction.ToTable("Predictions");
+            prediction.HasKey(p => p.Id);
+            prediction.HasIndex(p => p.AtUtc);
+            prediction.Property(p => p.Method).HasMaxLength(32);
+            // A prediction is evidence about a stored photo: the photo may not vanish beneath it.
+            prediction.HasOne(p => p.Upload).WithMany().HasForeignKey(p => p.ContentHash).OnDelete(DeleteBehavior.Restrict);
+        });
+    }
+
+    private sealed class UtcDateTimeConverter() : ValueConverter<DateTime, DateTime>(
+        toStore => toStore.Kind == DateTimeKind.Unspecified ? DateTime.SpecifyKind(toStore, DateTimeKind.Utc) : toStore.ToUniversalTime(),
+        fromStore => DateTime.SpecifyKind(fromStore, DateTimeKind.Utc));
+}

@@ -1,0 +1,88 @@
+namespace RetailCam.Storage;
+
+/// <summary>One training run, keyed by its run folder name; the folder stays the source of truth for artefacts.</summary>
+public sealed class RunRecordEntity
+{
+    public required string Id { get; set; }
+    public required string DataFolder { get; set; }
+    public required string Backbone { get; set; }
+
+    /// <summary>A <see cref="Training.RunStatus"/> name, stored as text so the column stays readable and new states need no migration.</summary>
+    public required string Status { get; set; }
+
+    public DateTime CreatedUtc { get; set; }
+    public DateTime? StartedUtc { get; set; }
+    public DateTime? FinishedUtc { get; set; }
+    public double? BestAccuracy { get; set; }
+    public double? MaxBoxAcc { get; set; }
+    public long Steps { get; set; }
+    public int Epochs { get; set; }
+    public double? ImagesPerSecond { get; set; }
+    public string OptionsJson { get; set; } = "{}";
+    public string? Error { get; set; }
+
+    public List<EpochMetricEntity> EpochMetrics { get; set; } = [];
+}
+
+/// <summary>Train and held-out metrics of one epoch of one run.</summary>
+public sealed class EpochMetricEntity
+{
+    public long Id { get; set; }
+    public required string RunId { get; set; }
+    public int Epoch { get; set; }
+    public long Step { get; set; }
+    public double TrainLoss { get; set; }
+    public double TrainAccuracy { get; set; }
+    public double ValidationLoss { get; set; }
+    public double ValidationAccuracy { get; set; }
+
+    /// <summary>JSON array of per-class accuracy, in class-index order.</summary>
+    public string PerClassJson { get; set; } = "[]";
+
+    /// <summary>JSON array of rows (true class) of counts per predicted class.</summary>
+    public string ConfusionJson { get; set; } = "[]";
+
+    public DateTime AtUtc { get; set; }
+}
+
+/// <summary>An uploaded photo, stored once per distinct content.</summary>
+public sealed class UploadEntity
+{
+    /// <summary>SHA-256 of the bytes, 64 lower-case hex characters.</summary>
+    public required string ContentHash { get; set; }
+
+    /// <summary>The name the content arrived under the first time; later uploads of the same bytes keep it.</summary>
+    public required string FileName { get; set; }
+
+    /// <summary>Image format as the decoder names it from the header (JPEG, PNG, …), not as the client claimed.</summary>
+    public required string Format { get; set; }
+
+    public long Length { get; set; }
+    public int Width { get; set; }
+    public int Height { get; set; }
+
+    /// <summary>Relative to the data root with '/' separators, so the data root can move.</summary>
+    public required string StoredPath { get; set; }
+
+    public DateTime FirstSeenUtc { get; set; }
+}
+
+/// <summary>One prediction made for an uploaded photo.</summary>
+public sealed class PredictionRecordEntity
+{
+    public Guid Id { get; set; }
+    public DateTime AtUtc { get; set; }
+    public required string ModelId { get; set; }
+    public required string ContentHash { get; set; }
+    public required string FileName { get; set; }
+    public required string TopCategory { get; set; }
+    public double TopProbability { get; set; }
+
+    /// <summary>The JSON of <see cref="Inference.PredictionJson.Describe"/>, as the API answered it.</summary>
+    public required string ResultJson { get; set; }
+
+    /// <summary>Class-map method name (Cam, GradCam, …).</summary>
+    public required string Method { get; set; }
+
+    public UploadEntity? Upload { get; set; }
+}
