@@ -1,3 +1,4 @@
+using RetailCam.Engine.Layout;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
@@ -10,7 +11,7 @@ namespace RetailCam.Storage;
 /// </summary>
 public sealed class RetailCamDbContext(DbContextOptions<RetailCamDbContext> options) : DbContext(options)
 {
-    public const string DatabaseFileName = "retailcam.db";
+    public const string DatabaseFileName = DataRootLayout.DatabaseFileName;
 
     public DbSet<RunRecordEntity> Runs => Set<RunRecordEntity>();
     public DbSet<EpochMetricEntity> EpochMetrics => Set<EpochMetricEntity>();

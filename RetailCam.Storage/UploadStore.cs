@@ -1,3 +1,4 @@
+using RetailCam.Engine.Layout;
 using System.Security.Cryptography;
 using Microsoft.EntityFrameworkCore;
 using RetailCam.Engine.Imaging;
@@ -12,7 +13,7 @@ namespace RetailCam.Storage;
 /// </summary>
 public sealed class UploadStore
 {
-    public const string FolderName = "uploads";
+    public const string FolderName = DataRootLayout.UploadsFolderName;
 
     private static readonly Dictionary<string, string> ExtensionByFormat = new(StringComparer.OrdinalIgnoreCase)
     {

@@ -13,6 +13,7 @@ var builder = WebApplication.CreateBuilder(args);
 builder.WebHost.UseStaticWebAssets();
 
 builder.AddRetailCamEngine();
+builder.AddRetailCamStorage();
 builder.AddRetailCamWeb();
 
 var app = builder.Build();

@@ -2,33 +2,43 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using RetailCam.Engine.Imaging;
+using RetailCam.Engine.Inference;
+using RetailCam.Engine.Layout;
 using RetailCam.Engine.Native;
+using RetailCam.Engine.Training;
 
 namespace RetailCam.Engine.Hosting;
 
 public static class EngineHostExtensions
 {
     /// <summary>
-    /// Registers the engine for any host (the web app and the CLI share it): validated options and
-    /// the torch environment, initialised once and logged.
+    /// Registers everything the engine needs, for every entry point (web app, CLI, worker): each options
+    /// section bound and validated at start with DataAnnotations, the data-root layout, the safe decoder,
+    /// the model registry and the torch environment on the configured device, initialised once and logged.
     /// </summary>
     public static IHostApplicationBuilder AddRetailCamEngine(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddOptions<EngineOptions>()
-            .BindConfiguration(EngineOptions.SectionName)
-            .ValidateDataAnnotations()
-            .Validate(o => Enum.IsDefined(o.Device), "RetailCam:Device must be auto, cpu or cuda.")
-            .ValidateOnStart();
+        var services = builder.Services;
+        AddValidated<EngineOptions>(services, EngineOptions.SectionName);
+        AddValidated<ImagingOptions>(services, ImagingOptions.SectionName);
+        AddValidated<PredictorOptions>(services, PredictorOptions.SectionName);
+        AddValidated<TrainingOptions>(services, TrainingOptions.SectionName);
 
-        builder.Services.AddSingleton(services =>
+        services.AddSingleton(sp => new DataRootLayout(sp.GetRequiredService<IOptions<EngineOptions>>().Value.ResolvedDataRoot));
+        services.AddSingleton(sp => new ImageFileDecoder(sp.GetRequiredService<IOptions<ImagingOptions>>().Value));
+        services.AddSingleton(sp => new ModelRegistry(sp.GetRequiredService<DataRootLayout>()));
+        services.AddSingleton(sp =>
         {
-            var options = services.GetRequiredService<IOptions<EngineOptions>>().Value;
+            var options = sp.GetRequiredService<IOptions<EngineOptions>>().Value;
             var environment = TorchRuntime.Initialize(options.Device, options.Threads);
-            var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("RetailCam.Engine");
-            logger.LogInformation("Torch: {Environment}; native library: {NativeLoad}; data root {DataRoot}",
-                environment, environment.NativeLoad, options.ResolvedDataRoot);
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger("RetailCam.Engine").LogInformation(
+                "Torch: {Environment}; native library: {NativeLoad}; data root {DataRoot}", environment, environment.NativeLoad, options.ResolvedDataRoot);
             return environment;
         });
         return builder;
     }
+
+    private static void AddValidated<TOptions>(IServiceCollection services, string section) where TOptions : class =>
+        services.AddOptions<TOptions>().BindConfiguration(section).ValidateDataAnnotations().ValidateOnStart();
 }

@@ -12,6 +12,7 @@ public sealed class EngineOptions
     public string DataRoot { get; set; } = "";
 
     /// <summary>auto picks CUDA when libtorch sees a GPU, else the CPU.</summary>
+    [EnumDataType(typeof(DeviceChoice))]
     public DeviceChoice Device { get; set; } = DeviceChoice.Auto;
 
     /// <summary>libtorch intra-op threads; 0 means one per core.</summary>

@@ -40,7 +40,9 @@ public sealed class ImageFileDecoder
 
     public ImageFileDecoder(ImagingOptions? options = null)
     {
-        this.options = (options ?? new ImagingOptions()).Validate();
+        this.options = options ?? new ImagingOptions();
+        // Hand-made options (tests, tools) get the same DataAnnotations check as the configured ones at start.
+        System.ComponentModel.DataAnnotations.Validator.ValidateObject(this.options, new(this.options), validateAllProperties: true);
     }
 
     public ImagingOptions Options => options;

@@ -22,20 +22,4 @@ public sealed class ImagingOptions
     /// <summary>Largest width or height accepted, whatever the pixel count.</summary>
     [Range(1, 1_000_000)]
     public int MaxSide { get; set; } = 30_000;
-
-    /// <summary>Side of the square the model takes, in pixels.</summary>
-    [Range(8, 4096)]
-    public int InputSize { get; set; } = 224;
-
-    /// <summary>How a photo is brought to the model's input size at inference.</summary>
-    public FitMode FitMode { get; set; } = FitMode.CentreCrop;
-
-    /// <summary>Throws <see cref="ValidationException"/> naming the first invalid setting.</summary>
-    public ImagingOptions Validate()
-    {
-        Validator.ValidateObject(this, new ValidationContext(this), validateAllProperties: true);
-        if (!Enum.IsDefined(FitMode))
-            throw new ValidationException($"FitMode '{FitMode}' is not one of {string.Join(", ", Enum.GetNames<FitMode>())}.");
-        return this;
-    }
 }

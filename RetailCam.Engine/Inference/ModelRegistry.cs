@@ -1,3 +1,4 @@
+using RetailCam.Engine.Layout;
 using RetailCam.Engine.Models.Storage;
 
 namespace RetailCam.Engine.Inference;
@@ -10,26 +11,21 @@ public sealed record ModelInfo(string Id, string Folder, string Backbone, int In
 /// The models under the data folder: the best model of every run (runs/ID/model), the model of each
 /// of its epochs (runs/ID/epochs/epoch-NNN, for comparisons across a run) and any model folder placed in models/. Read from disk on each call, so a run that saves a better model shows up at once.
 /// </summary>
-public sealed class ModelRegistry(string dataRoot)
+public sealed class ModelRegistry(DataRootLayout layout)
 {
-    public string RunsFolder => Path.Combine(dataRoot, "runs");
-    public string ModelsFolder => Path.Combine(dataRoot, "models");
-
     public IReadOnlyList<ModelInfo> List()
     {
         var found = new List<ModelInfo>();
-        if (Directory.Exists(RunsFolder))
-            foreach (var run in Directory.EnumerateDirectories(RunsFolder))
-            {
-                TryAdd(found, Path.Combine(run, "model"), $"run:{Path.GetFileName(run)}", "run");
-                var epochs = Path.Combine(run, "epochs");
-                if (Directory.Exists(epochs))
-                    foreach (var epoch in Directory.EnumerateDirectories(epochs).Order(StringComparer.Ordinal))
-                        TryAdd(found, epoch, $"run:{Path.GetFileName(run)}@{Path.GetFileName(epoch)}", "checkpoint");
-            }
-        if (Directory.Exists(ModelsFolder))
-            foreach (var folder in Directory.EnumerateDirectories(ModelsFolder))
-                TryAdd(found, folder, $"model:{Path.GetFileName(folder)}", "folder");
+        foreach (var runId in layout.RunIds())
+        {
+            var run = layout.Run(runId);
+            TryAdd(found, run.ModelFolder, $"run:{runId}", "run");
+            if (Directory.Exists(run.EpochModelsFolder))
+                foreach (var epoch in Directory.EnumerateDirectories(run.EpochModelsFolder).Order(StringComparer.Ordinal))
+                    TryAdd(found, epoch, $"run:{runId}@{Path.GetFileName(epoch)}", "checkpoint");
+        }
+        foreach (var name in layout.PlacedModelNames())
+            TryAdd(found, layout.PlacedModelFolder(name), $"model:{name}", "folder");
         return found.OrderByDescending(m => m.Created).ToList();
     }
 

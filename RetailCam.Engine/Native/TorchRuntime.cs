@@ -21,15 +21,10 @@ public sealed record TorchEnvironment(torch.Device Device, int IntraOpThreads, s
 public static class TorchRuntime
 {
     private static readonly Lock Gate = new();
-    private static TorchEnvironment? _current;
-
-    /// <summary>The environment set by <see cref="Initialize"/>, or a CPU default after initialising with defaults.</summary>
-    public static TorchEnvironment Current => _current ?? Initialize(DeviceChoice.Auto, 0);
-
     /// <summary>
     /// Patches the native library if needed, then picks the device and sets libtorch's intra-op
-    /// thread count. threads ≤ 0 means one per core. Later calls return the first result unless
-    /// the settings differ, in which case the thread count is updated (the device choice is per model).
+    /// thread count. threads ≤ 0 means one per core. Later calls may change the thread count; the
+    /// host calls this once and hands the device it returns to everything that builds a tensor.
     /// </summary>
     public static TorchEnvironment Initialize(DeviceChoice choice, int threads)
     {
@@ -48,8 +43,7 @@ public static class TorchRuntime
             var threadCount = threads > 0 ? threads : Environment.ProcessorCount;
             if (torch.get_num_threads() != threadCount)
                 torch.set_num_threads(threadCount);
-            _current = new TorchEnvironment(device, threadCount, torch.__version__, report);
-            return _current;
+            return new TorchEnvironment(device, threadCount, torch.__version__, report);
         }
     }
 }

@@ -38,7 +38,7 @@ public sealed class ClassMapSnapshots : ITrainingCallback, IDisposable
         this.colourMap = colourMap ?? ColourMap.Jet;
     }
 
-    public static string ProbeFile(RunFolder run, int index) => Path.Combine(run.Path, "probes", $"probe-{index}.png");
+    public static string ProbeFile(RunFolder run, int index) => run.Paths.ProbeFile(index);
 
     public static string SnapshotFile(long step, int probe, bool predicted) =>
         $"step-{step:D7}-probe-{probe}-{(predicted ? "predicted" : "true")}.png";
@@ -124,7 +124,7 @@ public sealed class ClassMapSnapshots : ITrainingCallback, IDisposable
             {
                 var name = SnapshotFile(work.Step, work.Probe, predicted);
                 using var image = ClassMapOverlay.RenderTransparent(new HeatMap(map, work.Width, work.Height), colourMap, HeatMapAlpha.FromValue, 1f, probe.Width, probe.Height);
-                RunFolder.WriteAtomically(Path.Combine(context.Run.SnapshotsFolder, name), ClassMapOverlay.EncodePng(image));
+                RunFolder.WriteAtomically(Path.Combine(context.Run.Paths.SnapshotsFolder, name), ClassMapOverlay.EncodePng(image));
                 return name;
             }
             var trueFile = Render(work.TrueMap, predicted: false);

@@ -1,11 +1,11 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using RetailCam.Engine.Layout;
 
 namespace RetailCam.Engine.Training;
 
 /// <summary>
-/// The files of one run: run.json (settings, categories), metrics.jsonl (one event per line),
-/// snapshots/ (PNG files + snapshots.jsonl), checkpoint/ (latest resumable state) and model/ (best model).
+/// The event log of one run (metrics.jsonl, snapshots/snapshots.jsonl) at the paths <see cref="RunPaths"/> names.
 /// Appends are line-sized, and a resumed run first cuts away whatever was written after its checkpoint,
 /// so no step is ever recorded twice.
 /// </summary>
@@ -19,40 +19,39 @@ public sealed class RunFolder
 
     private readonly Lock appendGate = new();
 
-    public RunFolder(string path)
+    /// <summary>A run in any folder (the CLI's --out); constructing touches nothing on disk.</summary>
+    public RunFolder(string path) : this(new RunPaths(path)) { }
+
+    public RunFolder(RunPaths paths) => Paths = paths;
+
+    public RunPaths Paths { get; }
+    public string RunId => Paths.RunId;
+
+    /// <summary>Creates the run's folder and its snapshots folder, before the run writes.</summary>
+    public RunFolder EnsureCreated()
     {
-        Path = System.IO.Path.GetFullPath(path);
-        Directory.CreateDirectory(Path);
-        Directory.CreateDirectory(SnapshotsFolder);
+        Directory.CreateDirectory(Paths.SnapshotsFolder);
+        return this;
     }
 
-    public string Path { get; }
-    public string RunId => System.IO.Path.GetFileName(Path.TrimEnd('/'));
-    public string RunFile => System.IO.Path.Combine(Path, "run.json");
-    public string MetricsFile => System.IO.Path.Combine(Path, "metrics.jsonl");
-    public string SnapshotsFolder => System.IO.Path.Combine(Path, "snapshots");
-    public string SnapshotIndexFile => System.IO.Path.Combine(SnapshotsFolder, "snapshots.jsonl");
-    public string CheckpointFolder => System.IO.Path.Combine(Path, "checkpoint");
-    public string ModelFolder => System.IO.Path.Combine(Path, "model");
-    public string EpochModelsFolder => System.IO.Path.Combine(Path, "epochs");
+    public void AppendMetric(TrainingEvent trainingEvent) => AppendLine(Paths.MetricsFile, trainingEvent);
 
-    /// <summary>The model as it stood after an epoch (0-based), kept for comparisons across the run.</summary>
-    public string EpochModelFolder(int epoch) => System.IO.Path.Combine(EpochModelsFolder, $"epoch-{epoch + 1:D3}");
-
-    public void AppendMetric(TrainingEvent trainingEvent) => AppendLine(MetricsFile, trainingEvent);
-
-    public void AppendSnapshot(SnapshotTaken snapshot) => AppendLine(SnapshotIndexFile, snapshot);
+    public void AppendSnapshot(SnapshotTaken snapshot) => AppendLine(Paths.SnapshotIndexFile, snapshot);
 
     private void AppendLine(string file, TrainingEvent trainingEvent)
     {
         var line = JsonSerializer.Serialize(new StoredEvent(trainingEvent.GetType().Name, JsonSerializer.SerializeToElement(trainingEvent, trainingEvent.GetType(), Json)), Json);
-        lock (appendGate) File.AppendAllText(file, line + "\n");
+        lock (appendGate)
+        {
+            Directory.CreateDirectory(System.IO.Path.GetDirectoryName(file)!);
+            File.AppendAllText(file, line + "\n");
+        }
     }
 
     /// <summary>Reads back every stored event (metrics, then snapshots), in file order.</summary>
     public IEnumerable<TrainingEvent> ReadEvents(bool snapshots = false)
     {
-        var file = snapshots ? SnapshotIndexFile : MetricsFile;
+        var file = snapshots ? Paths.SnapshotIndexFile : Paths.MetricsFile;
         if (!File.Exists(file)) yield break;
         foreach (var line in File.ReadLines(file))
         {
@@ -76,7 +75,7 @@ public sealed class RunFolder
     /// <summary>Drops events and snapshot files of steps after <paramref name="step"/>: they will be produced again.</summary>
     public void TruncateAfter(long step)
     {
-        foreach (var file in new[] { MetricsFile, SnapshotIndexFile })
+        foreach (var file in new[] { Paths.MetricsFile, Paths.SnapshotIndexFile })
         {
             if (!File.Exists(file)) continue;
             var kept = new List<string>();
@@ -92,7 +91,8 @@ public sealed class RunFolder
             }
             WriteAtomically(file, string.Concat(kept.Select(l => l + "\n")));
         }
-        foreach (var png in Directory.EnumerateFiles(SnapshotsFolder, "step-*.png"))
+        if (!Directory.Exists(Paths.SnapshotsFolder)) return;
+        foreach (var png in Directory.EnumerateFiles(Paths.SnapshotsFolder, "step-*.png"))
         {
             var name = System.IO.Path.GetFileNameWithoutExtension(png);
             var parts = name.Split('-');
@@ -103,6 +103,7 @@ public sealed class RunFolder
     public static void WriteAtomically(string path, string content)
     {
         var temporary = $"{path}.{Guid.NewGuid():N}.tmp";
+        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!);
         File.WriteAllText(temporary, content);
         File.Move(temporary, path, overwrite: true);
     }
@@ -110,6 +111,7 @@ public sealed class RunFolder
     public static void WriteAtomically(string path, ReadOnlySpan<byte> content)
     {
         var temporary = $"{path}.{Guid.NewGuid():N}.tmp";
+        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!);
         File.WriteAllBytes(temporary, content.ToArray());
         File.Move(temporary, path, overwrite: true);
     }

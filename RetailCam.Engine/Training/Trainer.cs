@@ -46,9 +46,9 @@ public sealed class Trainer(
         };
 
         var position = new TrainingPosition(0, 0, 0, -1, -1, 0, "");
-        if (resume && Checkpoint.Find(run.CheckpointFolder) is not null)
+        if (resume && Checkpoint.Find(run.Paths.CheckpointFolder) is not null)
         {
-            position = Checkpoint.Load(run.CheckpointFolder, network, optimizer);
+            position = Checkpoint.Load(run.Paths.CheckpointFolder, network, optimizer);
             Checkpoint.RestoreRng(position.RngState);
             run.TruncateAfter(position.Step);
         }
@@ -146,7 +146,7 @@ public sealed class Trainer(
                     foreach (var callback in callbacks) callback.OnBatchEnded(context, batchEvent);
 
                     if (options.CheckpointEverySteps > 0 && step % options.CheckpointEverySteps == 0)
-                        Checkpoint.Save(run.CheckpointFolder, network, optimizer, Position(epoch, batchInEpoch));
+                        Checkpoint.Save(run.Paths.CheckpointFolder, network, optimizer, Position(epoch, batchInEpoch));
 
                     if (options.TimeBudget is { } stopAt && Elapsed() >= stopAt.TotalSeconds)
                     {
@@ -167,7 +167,7 @@ public sealed class Trainer(
                 foreach (var callback in callbacks) callback.OnEpochEnded(context, epochEvent);
                 epochsCompleted = epoch + 1;
                 var finishedEpoch = batchInEpoch >= batchesPerEpoch;
-                Checkpoint.Save(run.CheckpointFolder, network, optimizer,
+                Checkpoint.Save(run.Paths.CheckpointFolder, network, optimizer,
                     finishedEpoch ? Position(epoch + 1, 0) : Position(epoch, batchInEpoch));
             }
             if (status == RunStatus.Running) status = RunStatus.Completed;
@@ -175,7 +175,7 @@ public sealed class Trainer(
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             status = RunStatus.Stopped;
-            Checkpoint.Save(run.CheckpointFolder, network, optimizer, Position(context.Epoch, currentBatchInEpoch));
+            Checkpoint.Save(run.Paths.CheckpointFolder, network, optimizer, Position(context.Epoch, currentBatchInEpoch));
         }
         catch (Exception ex)
         {
@@ -236,8 +236,8 @@ public sealed class Trainer(
         };
         var training = JsonSerializer.SerializeToNode(options, RunFolder.Json)!.AsObject();
         var manifest = ModelManifest.Describe(network, categories, options.ImageSize, training, metrics);
-        ModelFolder.Save(run.EpochModelFolder(epoch), network, manifest);
-        if (isBest) ModelFolder.Save(run.ModelFolder, network, manifest);
+        ModelFolder.Save(run.Paths.EpochModelFolder(epoch), network, manifest);
+        if (isBest) ModelFolder.Save(run.Paths.ModelFolder, network, manifest);
     }
 
     private void Publish(TrainingEvent trainingEvent)

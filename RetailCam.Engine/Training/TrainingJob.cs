@@ -1,3 +1,4 @@
+using RetailCam.Engine.Layout;
 using System.Text.Json;
 using RetailCam.Engine.Data;
 using RetailCam.Engine.Imaging;
@@ -50,8 +51,8 @@ public static class TrainingJob
     public static TrainingJobResult Run(TrainingJobSpec spec, TrainingEventStream events, RunControl? control, bool resume,
         CancellationToken cancellationToken, Action<string>? log = null)
     {
-        var options = spec.Options;
-        var run = new RunFolder(spec.RunFolder);
+        var options = spec.Options.EnsureValid();
+        var run = new RunFolder(spec.RunFolder).EnsureCreated();
         log?.Invoke($"Scanning {spec.DataFolder} …");
         var catalogue = ImageCatalogue.Scan(spec.DataFolder, cancellationToken: cancellationToken);
         if (catalogue.Categories.Count < 2)
@@ -81,7 +82,7 @@ public static class TrainingJob
         var trainer = new Trainer(network, options, catalogue.Categories, train, validation, run, events, [snapshots], control);
         var summary = trainer.Run(resume, cancellationToken);
         var skipped = catalogue.Skipped.Concat(train.Loader.Skipped).Concat(validation.Loader.Skipped).ToList();
-        return new TrainingJobResult(summary, catalogue.Categories, trainEntries.Count, validationEntries.Count, skipped, run.ModelFolder);
+        return new TrainingJobResult(summary, catalogue.Categories, trainEntries.Count, validationEntries.Count, skipped, run.Paths.ModelFolder);
     }
 
     public static CamNetwork CreateNetwork(TrainingJobSpec spec, int classCount) => spec.Backbone switch
@@ -126,21 +127,21 @@ public static class TrainingJob
     private static void CheckOrWriteRunFile(RunFolder run, TrainingJobSpec spec, IReadOnlyList<string> categories, bool resume)
     {
         var record = new RunRecord(spec, categories, DateTimeOffset.UtcNow);
-        if (resume && File.Exists(run.RunFile))
+        if (resume && File.Exists(run.Paths.RunFile))
         {
-            var existing = JsonSerializer.Deserialize<RunRecord>(File.ReadAllText(run.RunFile), RunFolder.Json);
+            var existing = JsonSerializer.Deserialize<RunRecord>(File.ReadAllText(run.Paths.RunFile), RunFolder.Json);
             if (existing is not null && !existing.Categories.SequenceEqual(categories))
-                throw new InvalidOperationException($"Cannot resume {run.Path}: its categories differ from those now found in {spec.DataFolder}.");
+                throw new InvalidOperationException($"Cannot resume {run.Paths.Folder}: its categories differ from those now found in {spec.DataFolder}.");
             return;
         }
-        if (!resume && Checkpoint.Find(run.CheckpointFolder) is not null)
-            throw new InvalidOperationException($"{run.Path} already holds a run; pass --resume to continue it or choose another folder.");
-        RunFolder.WriteAtomically(run.RunFile, JsonSerializer.Serialize(record, RunFolder.Json));
+        if (!resume && Checkpoint.Find(run.Paths.CheckpointFolder) is not null)
+            throw new InvalidOperationException($"{run.Paths.Folder} already holds a run; pass --resume to continue it or choose another folder.");
+        RunFolder.WriteAtomically(run.Paths.RunFile, JsonSerializer.Serialize(record, RunFolder.Json));
     }
 
     public static RunRecord? ReadRunRecord(string runFolder)
     {
-        var file = Path.Combine(runFolder, "run.json");
+        var file = new RunPaths(runFolder).RunFile;
         return File.Exists(file) ? JsonSerializer.Deserialize<RunRecord>(File.ReadAllText(file), RunFolder.Json) : null;
     }
 

@@ -104,9 +104,9 @@ public class ImageFileDecoderTests
     [Fact]
     public void Invalid_options_fail_validation()
     {
-        Assert.Throws<ValidationException>(() => new ImagingOptions { MaxBytes = 0 }.Validate());
-        Assert.Throws<ValidationException>(() => new ImagingOptions { MaxPixels = -1 }.Validate());
-        Assert.Throws<ValidationException>(() => new ImagingOptions { FitMode = (FitMode)42 }.Validate());
+        Assert.Throws<ValidationException>(() => new ImageFileDecoder(new ImagingOptions { MaxBytes = 0 }));
+        Assert.Throws<ValidationException>(() => new ImageFileDecoder(new ImagingOptions { MaxPixels = -1 }));
+        Assert.Throws<ValidationException>(() => new ImageFileDecoder(new ImagingOptions { MaxSide = 0 }));
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using RetailCam.Engine.Layout;
 using RetailCam.Engine.Inference;
 using RetailCam.Engine.Training;
 using RetailCam.Tests.Support;
@@ -24,10 +25,10 @@ public sealed class ModelRegistryTests : IDisposable
         new Trainer(network, options, SyntheticShapes.Categories, trainSet.AsBatches(32, true), validationSet.AsBatches(24, false), run, new TrainingEventStream())
             .Run(false, CancellationToken.None);
 
-        var models = new ModelRegistry(root).List();
+        var models = new ModelRegistry(new DataRootLayout(root)).List();
 
         Assert.Equal(["run:r1@epoch-001", "run:r1@epoch-002", "run:r1@epoch-003"], models.Where(m => m.Source == "checkpoint").Select(m => m.Id).Order());
-        Assert.Equal("run:r1", new ModelRegistry(root).Default()!.Id);
+        Assert.Equal("run:r1", new ModelRegistry(new DataRootLayout(root)).Default()!.Id);
         Assert.All(models, m => Assert.Equal(SyntheticShapes.Categories, m.Categories));
     }
 }

@@ -38,7 +38,7 @@ public sealed class PredictorBesideTrainingTests : IDisposable
 
         using var predictor = new Predictor(new PredictorOptions { MaxBatch = 8 });
         Assert.True(SpinWait.SpinUntil(() => improved.Count > 0 || training.IsCompleted, TimeSpan.FromMinutes(2)));
-        predictor.UseModel(run.ModelFolder, "best@1");
+        predictor.UseModel(run.Paths.ModelFolder, "best@1");
 
         var answeredDuringTraining = 0;
         var photos = Enumerable.Range(0, 6).Select(i => ImageTensors.ToImage(trainSet.Batch([i]))).ToList();
@@ -57,7 +57,7 @@ public sealed class PredictorBesideTrainingTests : IDisposable
             if (improved.Count > seen)
             {
                 seen = improved.Count;
-                predictor.UseModel(run.ModelFolder, $"best@{seen}");
+                predictor.UseModel(run.Paths.ModelFolder, $"best@{seen}");
             }
             if (seen >= 2 && Volatile.Read(ref answeredDuringTraining) >= 20) stopTraining.Cancel();
             await Task.Delay(20);

@@ -42,10 +42,10 @@ public sealed class ClassMapSnapshotsTests : IDisposable
         Assert.Equal(12, stored.Count);
         Assert.All(stored, s =>
         {
-            var file = Path.Combine(run.SnapshotsFolder, s.TrueClassMapFile);
+            var file = Path.Combine(run.Paths.SnapshotsFolder, s.TrueClassMapFile);
             using var image = Image.Load(file);
             Assert.Equal((32, 32), (image.Width, image.Height));
-            Assert.True(File.Exists(Path.Combine(run.SnapshotsFolder, s.PredictedClassMapFile)));
+            Assert.True(File.Exists(Path.Combine(run.Paths.SnapshotsFolder, s.PredictedClassMapFile)));
             Assert.InRange(s.PredictedProbability, 0, 1);
         });
         Assert.True(File.Exists(ClassMapSnapshots.ProbeFile(run, 3)));
@@ -75,7 +75,7 @@ public sealed class ClassMapSnapshotsTests : IDisposable
         var stored = run.ReadEvents(snapshots: true).Cast<SnapshotTaken>().Select(s => (s.Step, s.ProbeIndex)).ToList();
         Assert.Equal(stored.Distinct().Count(), stored.Count);
         Assert.Equal(new long[] { 0, 2, 4, 6, 8 }, stored.Select(s => s.Step).Distinct());
-        var files = Directory.GetFiles(run.SnapshotsFolder, "step-*-true.png").Length;
+        var files = Directory.GetFiles(run.Paths.SnapshotsFolder, "step-*-true.png").Length;
         Assert.Equal(20, files);
     }
 

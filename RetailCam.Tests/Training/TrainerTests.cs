@@ -148,7 +148,7 @@ public sealed class TrainerTests : IDisposable
             .Run(resume: false, cancellation.Token);
 
         Assert.Equal(RunStatus.Stopped, summary.Status);
-        Assert.NotNull(Checkpoint.Find(run.CheckpointFolder));
+        Assert.NotNull(Checkpoint.Find(run.Paths.CheckpointFolder));
         var resumed = new Trainer(TinyNetworks.Create(), Quick(epochs: 3), SyntheticShapes.Categories,
             trainSet.AsBatches(32, true), validationSet.AsBatches(30, false), run, new TrainingEventStream()).Run(resume: true, CancellationToken.None);
         Assert.Equal(12, resumed.Steps);

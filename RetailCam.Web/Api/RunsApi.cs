@@ -46,7 +46,7 @@ public static partial class RunsApi
             if (!SnapshotFileName().IsMatch(file))
                 return Results.Problem($"'{file}' is not a snapshot file name (step-NNNNNNN-probe-N-true.png or …-predicted.png).",
                     statusCode: StatusCodes.Status400BadRequest, title: "Bad file name");
-            return Png(runs.SnapshotFile(id, file), $"Run '{id}' has no snapshot '{file}'.");
+            return Png(runs.Paths(id).SnapshotFile(file), $"Run '{id}' has no snapshot '{file}'.");
         })
             .WithName("GetRunSnapshot")
             .WithSummary("A class-map snapshot of a probe image as a transparent PNG, to lay over the probe photo.")
@@ -58,7 +58,7 @@ public static partial class RunsApi
         {
             if (!RunQueries.IsValidRunId(id)) return NotARunId(id);
             if (probe < 0) return Results.Problem("probe must be 0 or more.", statusCode: StatusCodes.Status400BadRequest, title: "Bad probe");
-            return Png(runs.ProbeFile(id, probe), $"Run '{id}' has no probe {probe}.");
+            return Png(runs.Paths(id).ProbeFile(probe), $"Run '{id}' has no probe {probe}.");
         })
             .WithName("GetRunProbe")
             .WithSummary("A probe photo of a run (as the network saw it) as PNG: the background of its snapshots.")

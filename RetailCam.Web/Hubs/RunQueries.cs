@@ -1,4 +1,4 @@
-using System.Text.RegularExpressions;
+using RetailCam.Engine.Layout;
 using RetailCam.Storage;
 using RetailCam.Web.Services;
 
@@ -14,8 +14,7 @@ public sealed partial class RunQueries(TrainingRunService runs, RunHistory histo
     /// Run ids name folders under the runs folder: anything that could step out of it (separators,
     /// "..") or is not a plain name is refused before it reaches a path.
     /// </summary>
-    public static bool IsValidRunId(string? id) =>
-        id is { Length: > 0 and <= 128 } && RunIdPattern().IsMatch(id) && !id.Contains("..", StringComparison.Ordinal);
+    public static bool IsValidRunId(string? id) => PathSegment.IsValid(id);
 
     public async Task<IReadOnlyList<RunSummaryMessage>> ListAsync(CancellationToken cancellationToken = default)
     {
@@ -42,7 +41,7 @@ public sealed partial class RunQueries(TrainingRunService runs, RunHistory histo
     {
         if (!IsValidRunId(runId)) return null;
         var run = await FindAsync(runId, cancellationToken);
-        if (run is null && !Directory.Exists(Path.Combine(runs.RunsFolder, runId))) return null;
+        if (run is null && !Directory.Exists(runs.Paths(runId).Folder)) return null;
         return TrainingMessages.History(runId, sinceStep, run, runs.StoredEvents(runId, Math.Max(0, sinceStep)));
     }
 
@@ -52,6 +51,4 @@ public sealed partial class RunQueries(TrainingRunService runs, RunHistory histo
         stored?.Epochs ?? 0, stored?.BestAccuracy, stored?.Backbone ?? run.Spec.Backbone.ToString().ToLowerInvariant(),
         stored?.CreatedUtc ?? DateTime.UtcNow);
 
-    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]*$")]
-    private static partial Regex RunIdPattern();
 }

@@ -63,11 +63,11 @@ public sealed class PredictionService : IDisposable
     private readonly ConcurrentQueue<string> computedMapsOrder = new();
     private ModelInfo? active;
 
-    public PredictionService(IOptions<EngineOptions> engine, IOptions<PredictorOptions> inference, ImageFileDecoder decoder, UploadStore uploads,
+    public PredictionService(ModelRegistry registry, IOptions<PredictorOptions> inference, ImageFileDecoder decoder, UploadStore uploads,
         PredictionHistory history, ILogger<PredictionService> logger)
     {
         predictorOptions = inference.Value;
-        registry = new ModelRegistry(engine.Value.ResolvedDataRoot);
+        this.registry = registry;
         predictor = new Predictor(predictorOptions);
         pool = new ModelPredictorPool(PooledModels, predictorOptions);
         this.decoder = decoder;

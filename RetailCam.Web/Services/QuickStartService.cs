@@ -1,3 +1,4 @@
+using RetailCam.Engine.Layout;
 using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.Options;
 using RetailCam.Engine.Data;
@@ -44,6 +45,8 @@ public sealed record QuickStartState(QuickStartStage Stage, string Message, doub
 /// </summary>
 public sealed class QuickStartService(
     IOptions<EngineOptions> engine,
+    DataRootLayout layout,
+    ModelRegistry registry,
     IOptions<QuickStartOptions> options,
     PredictionService predictions,
     TrainingRunService trainingRuns,
@@ -57,7 +60,7 @@ public sealed class QuickStartService(
 
     public event Action<QuickStartState>? Changed;
 
-    public string DemoFolder => Path.Combine(engine.Value.ResolvedDataRoot, "demo");
+    public string DemoFolder => layout.DemoFolder;
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         Task.Factory.StartNew(() => Run(stoppingToken), stoppingToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
@@ -66,11 +69,9 @@ public sealed class QuickStartService(
     {
         try
         {
-            var root = engine.Value.ResolvedDataRoot;
-            var registry = new ModelRegistry(root);
-            var runFolder = Path.Combine(registry.RunsFolder, RunId);
-            var unfinished = Directory.Exists(runFolder) && Checkpoint.Find(Path.Combine(runFolder, "checkpoint")) is not null
-                && !File.Exists(Path.Combine(runFolder, "quick-start.done"));
+            var run = layout.Run(RunId);
+            var doneFile = Path.Combine(run.Folder, "quick-start.done");
+            var unfinished = Checkpoint.Find(run.CheckpointFolder) is not null && !File.Exists(doneFile);
             if (registry.Default() is { } existing && !unfinished)
             {
                 predictions.EnsureModelAsync(cancellationToken: cancellationToken).GetAwaiter().GetResult();
@@ -84,7 +85,7 @@ public sealed class QuickStartService(
             }
 
             Set(new QuickStartState(QuickStartStage.PreparingDemoData, "Fetching the demo catalogue (Fashion-MNIST)…", 0));
-            var demo = DemoDataBuilder.BuildAsync(DemoFolder, Path.Combine(root, "cache"), options.Value.Scenes, seed: 7,
+            var demo = DemoDataBuilder.BuildAsync(DemoFolder, layout.NpmCacheFolder, options.Value.Scenes, seed: 7,
                 log: message => Set(state with { Message = message }),
                 progress: new Progress<DemoProgress>(p => Set(state with { Progress = p.Total == 0 ? 0 : (double)p.Done / p.Total, Message = $"{p.Stage}: {p.Done:N0} of {p.Total:N0}" })),
                 cancellationToken).GetAwaiter().GetResult();
@@ -94,15 +95,15 @@ public sealed class QuickStartService(
             var spec = new TrainingJobSpec
             {
                 DataFolder = demo.Catalogue,
-                RunFolder = runFolder,
+                RunFolder = run.Folder,
                 Backbone = BackboneKind.ResNet18,
                 PretrainedFolder = string.IsNullOrEmpty(engine.Value.PretrainedFolder) ? null : engine.Value.ResolvedPretrainedFolder,
                 Options = new TrainingOptions { ImageSize = options.Value.ImageSize, Epochs = 3, TimeBudget = budget },
             };
             // Through the web's run service, so the quick-start run is listed and can be watched like any other.
-            var run = trainingRuns.StartAsync(RunId, spec, resume: unfinished, cancellationToken).GetAwaiter().GetResult();
+            var live = trainingRuns.StartAsync(RunId, spec, resume: unfinished, cancellationToken).GetAwaiter().GetResult();
             using var stop = cancellationToken.Register(() => trainingRuns.Stop(RunId));
-            using var subscription = run.Events.Subscribe(e =>
+            using var subscription = live.Events.Subscribe(e =>
             {
                 switch (e)
                 {
@@ -116,9 +117,9 @@ public sealed class QuickStartService(
                         break;
                 }
             });
-            var result = run.Completion.GetAwaiter().GetResult()
+            var result = live.Completion.GetAwaiter().GetResult()
                 ?? throw new InvalidOperationException("The quick-start training run failed; see the Runs page and the log.");
-            File.WriteAllText(Path.Combine(runFolder, "quick-start.done"), DateTimeOffset.UtcNow.ToString("O"));
+            File.WriteAllText(doneFile, DateTimeOffset.UtcNow.ToString("O"));
             predictions.EnsureModelAsync($"run:{RunId}", cancellationToken).GetAwaiter().GetResult();
             Set(new QuickStartState(QuickStartStage.Ready,
                 $"First model ready: {result.Summary.BestValidationAccuracy:P1} validation accuracy after {result.Summary.Seconds / 60:F1} minutes on {torch.DeviceName}.", 1));

@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
-using Microsoft.Extensions.Options;
-using RetailCam.Engine.Hosting;
+using RetailCam.Engine.Layout;
 using RetailCam.Storage;
 using RetailCam.Engine.Training;
 
@@ -31,11 +30,9 @@ public sealed class LiveRun : IDisposable
 /// page pause, resume or stop them, keeps their history in SQLite, and replays what a run stored
 /// so a viewer who arrives late sees everything before the live tail.
 /// </summary>
-public sealed class TrainingRunService(IOptions<EngineOptions> engine, RunHistory history, ILogger<TrainingRunService> logger) : IDisposable
+public sealed class TrainingRunService(DataRootLayout layout, RunHistory history, ILogger<TrainingRunService> logger) : IDisposable
 {
     private readonly ConcurrentDictionary<string, LiveRun> live = new();
-
-    public string RunsFolder { get; } = Path.Combine(engine.Value.ResolvedDataRoot, "runs");
 
     /// <summary>Every event of every live run, for the SignalR hub and other process-wide listeners.</summary>
     public event Action<TrainingEvent>? EventPublished;
@@ -55,7 +52,7 @@ public sealed class TrainingRunService(IOptions<EngineOptions> engine, RunHistor
     /// <summary>Starts (or, with resume, continues) a run; returns at once with the live run.</summary>
     public async Task<LiveRun> StartAsync(string runId, TrainingJobSpec spec, bool resume = false, CancellationToken cancellationToken = default)
     {
-        var run = new LiveRun { Id = runId, Spec = spec with { RunFolder = Path.Combine(RunsFolder, runId) } };
+        var run = new LiveRun { Id = runId, Spec = spec with { RunFolder = layout.Run(runId).Folder, Options = spec.Options.EnsureValid() } };
         if (!live.TryAdd(runId, run)) throw new InvalidOperationException($"Run {runId} is already training.");
         RunRecordEntity Row(RunStatus status) => new()
         {
@@ -114,9 +111,8 @@ public sealed class TrainingRunService(IOptions<EngineOptions> engine, RunHistor
     public async Task DeleteAsync(string id, CancellationToken cancellationToken = default)
     {
         if (live.ContainsKey(id)) throw new InvalidOperationException("Stop the run before deleting it.");
-        if (id.Contains('/') || id.Contains('\\') || id.Contains("..")) throw new ArgumentException("Not a run id.", nameof(id));
+        var folder = layout.Run(id).Folder;
         await history.DeleteAsync(id, cancellationToken);
-        var folder = Path.Combine(RunsFolder, id);
         if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
         RunsChanged?.Invoke();
     }
@@ -124,16 +120,15 @@ public sealed class TrainingRunService(IOptions<EngineOptions> engine, RunHistor
     /// <summary>What a run stored, in step order: batch, epoch and status events, then snapshots; from a step on.</summary>
     public IReadOnlyList<TrainingEvent> StoredEvents(string id, long sinceStep = 0)
     {
-        var folder = Path.Combine(RunsFolder, id);
-        if (!Directory.Exists(folder)) return [];
-        var run = new RunFolder(folder);
+        if (!PathSegment.IsValid(id)) return [];
+        var run = new RunFolder(layout.Run(id));
+        if (!Directory.Exists(run.Paths.Folder)) return [];
         return run.ReadEvents().Concat(run.ReadEvents(snapshots: true)).Where(e => e.Step >= sinceStep)
             .OrderBy(e => e.Step).ThenBy(e => e is SnapshotTaken ? 1 : 0).ToList();
     }
 
-    public string SnapshotFile(string id, string file) => Path.Combine(RunsFolder, id, "snapshots", Path.GetFileName(file));
-
-    public string ProbeFile(string id, int probe) => Path.Combine(RunsFolder, id, "probes", $"probe-{probe}.png");
+    /// <summary>Where a run's files are; throws <see cref="InvalidPathSegmentException"/> for an id that is not one.</summary>
+    public RunPaths Paths(string id) => layout.Run(id);
 
     private void Record(LiveRun run, TrainingEvent e)
     {

@@ -10,6 +10,7 @@ namespace RetailCam.Web.Services;
 
 public static class WebHostExtensions
 {
+    /// <summary>The dashboard's own services, on top of <c>AddRetailCamEngine</c> and <c>AddRetailCamStorage</c>.</summary>
     public static IHostApplicationBuilder AddRetailCamWeb(this IHostApplicationBuilder builder)
     {
         builder.Services.AddRazorComponents().AddInteractiveServerComponents();
@@ -17,16 +18,10 @@ public static class WebHostExtensions
         builder.Services.AddOpenApi();
         builder.Services.AddProblemDetails();
 
-        builder.Services.AddOptions<ImagingOptions>().BindConfiguration(ImagingOptions.SectionName)
-            .Validate(o => { o.Validate(); return true; }).ValidateOnStart();
-        builder.Services.AddOptions<PredictorOptions>().BindConfiguration(PredictorOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOptions<QuickStartOptions>().BindConfiguration(QuickStartOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
 
         builder.Services.AddSingleton<EngineStatusService>();
         builder.Services.AddHostedService(services => services.GetRequiredService<EngineStatusService>());
-        var engine = builder.Configuration.GetSection(EngineOptions.SectionName).Get<EngineOptions>() ?? new EngineOptions();
-        builder.Services.AddSingleton(services => new ImageFileDecoder(services.GetRequiredService<IOptions<ImagingOptions>>().Value));
-        builder.Services.AddRetailCamStorage(engine.ResolvedDataRoot);
         builder.Services.AddSingleton<PredictionService>();
         builder.Services.AddSingleton<CatalogueJobs>();
         builder.Services.AddSingleton<TrainingRunService>();

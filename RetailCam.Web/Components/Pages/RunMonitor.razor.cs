@@ -1,3 +1,4 @@
+using RetailCam.Engine.Layout;
 using System.Collections.Concurrent;
 using Microsoft.AspNetCore.Components;
 using Plotly.Blazor;
@@ -45,7 +46,7 @@ public partial class RunMonitor
     protected override async Task OnInitializedAsync()
     {
         record = await Runs.ListAsync().ContinueWith(t => t.Result.FirstOrDefault(r => r.Id == RunId));
-        categories = TrainingJob.ReadRunRecord(Path.Combine(Runs.RunsFolder, RunId))?.Categories ?? [];
+        categories = PathSegment.IsValid(RunId) ? TrainingJob.ReadRunRecord(Runs.Paths(RunId).Folder)?.Categories ?? [] : [];
         if (Enum.TryParse<RunStatus>(record?.Status, out var stored)) status = stored;
 
         // Subscribe before reading the store, then drop live events the store already held: nothing is missed or shown twice.
