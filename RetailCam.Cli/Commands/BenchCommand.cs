@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.Globalization;
+using Microsoft.Extensions.DependencyInjection;
 using RetailCam.Benchmarks;
+using RetailCam.Engine.Hosting;
 using RetailCam.Engine.Native;
 
 namespace RetailCam.Cli.Commands;
@@ -14,19 +16,22 @@ internal static class BenchCommand
     {
         var json = CliRunner.JsonOption();
         var quick = new Option<bool>("--quick") { Description = "Fewer rounds and a shorter memory run (a few minutes)." };
-        var pretrained = new Option<string?>("--pretrained") { Description = "Folder holding ResNet18.onnx and ResNetPreprocess.onnx (default: pretrained/ beside the tool)." };
-        var threads = new Option<int>("--threads") { Description = "Intra-op threads for every engine (0: one per core).", DefaultValueFactory = _ => 0 };
+        var pretrained = new Option<string?>("--pretrained") { Description = "Folder holding ResNet18.onnx and ResNetPreprocess.onnx (default: RetailCam:PretrainedFolder, else pretrained/ beside the tool)." };
+        var host = new CliHost();
         var markdown = new Option<FileInfo?>("--markdown") { Description = "Also write the figures as a Markdown table to this file." };
 
         var command = new Command("bench", "Measure inference against ONNX Runtime, the training pipeline against a bare loop and PyTorch, FLOP utilisation, memory growth and upload latency.")
         {
-            json, quick, pretrained, threads, markdown,
+            json, quick, pretrained, markdown,
         };
+        host.AddOptionsTo(command);
         command.SetAction((parse, cancellationToken) => CliRunner.RunAsync(_ =>
         {
-            TorchRuntime.Initialize(DeviceChoice.Cpu, parse.GetValue(threads));
+            using var engine = host.Build(parse);
+            var environment = engine.Services.GetRequiredService<TorchEnvironment>();
             var isQuick = parse.GetValue(quick);
-            var report = BenchRunner.Run(isQuick ? BenchConfig.Quick : BenchConfig.Full, isQuick, parse.GetValue(pretrained), PyTorchScript,
+            var report = BenchRunner.Run(isQuick ? BenchConfig.Quick : BenchConfig.Full, isQuick, parse.GetValue(pretrained)
+                ?? engine.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<EngineOptions>>().Value.ResolvedPretrainedFolder, PyTorchScript,
                 line => Console.Error.WriteLine($"bench: {line}"));
             if (parse.GetValue(markdown) is { } file) File.WriteAllText(file.FullName, BenchMarkdown.Table(report));
             if (parse.GetValue(json)) CliRunner.WriteJson(report);

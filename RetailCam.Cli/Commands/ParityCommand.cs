@@ -1,5 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
+using Microsoft.Extensions.DependencyInjection;
+using RetailCam.Engine.Hosting;
 using RetailCam.Engine.Models.Import;
 using RetailCam.Engine.Native;
 
@@ -15,10 +17,10 @@ internal static class ParityCommand
         var json = CliRunner.JsonOption();
         var pretrained = new Option<string?>("--pretrained")
         {
-            Description = "Folder holding ResNet18.onnx and ResNetPreprocess.onnx (default: pretrained/ beside the tool).",
+            Description = "Folder holding ResNet18.onnx and ResNetPreprocess.onnx (default: RetailCam:PretrainedFolder, else pretrained/ beside the tool).",
         };
         var runs = new Option<int>("--runs") { Description = "Timed runs per engine after warm-up.", DefaultValueFactory = _ => 10 };
-        var threads = new Option<int>("--threads") { Description = "Intra-op threads for both engines (0: one per core).", DefaultValueFactory = _ => 0 };
+        var host = new CliHost();
         var tolerance = new Option<double>("--tolerance")
         {
             Description = "Largest acceptable absolute difference of the 512-d features.",
@@ -27,16 +29,19 @@ internal static class ParityCommand
 
         var command = new Command("parity", "Compare the TorchSharp ResNet18 with ONNX Runtime on the same photo-like input: feature difference and time per image.")
         {
-            json, pretrained, runs, threads, tolerance,
+            json, pretrained, runs, tolerance,
         };
+        host.AddOptionsTo(command);
         command.SetAction((parseResult, cancellationToken) => CliRunner.RunAsync(_ =>
         {
             var runCount = parseResult.GetValue(runs);
             if (runCount < 1) throw new ArgumentException("--runs must be at least 1.");
             var limit = parseResult.GetValue(tolerance);
-            var environment = TorchRuntime.Initialize(DeviceChoice.Cpu, parseResult.GetValue(threads));
+            using var engine = host.Build(parseResult);
+            var environment = engine.Services.GetRequiredService<TorchEnvironment>();
             Console.Error.WriteLine($"parity: loading the pretrained ResNet18 ({environment})");
-            using var model = PretrainedResNet18.Load(parseResult.GetValue(pretrained));
+            using var model = PretrainedResNet18.Load(parseResult.GetValue(pretrained)
+                ?? engine.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<EngineOptions>>().Value.ResolvedPretrainedFolder);
             Console.Error.WriteLine("parity: running both engines");
             var result = OnnxParityCheck.Run(model, new ParityOptions(Runs: runCount));
 

@@ -1,8 +1,9 @@
 using System.CommandLine;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using RetailCam.Engine.Cam;
 using RetailCam.Engine.Imaging;
 using RetailCam.Engine.Inference;
-using RetailCam.Engine.Native;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 
@@ -14,6 +15,7 @@ internal static class PredictCommand
     {
         var model = ModelOption.Create();
         var inputSize = ModelOption.InputSize();
+        var host = new CliHost();
         var images = new Argument<FileInfo[]>("images") { Description = "Photos to categorise.", Arity = ArgumentArity.OneOrMore };
         var heatmap = new Option<DirectoryInfo?>("--heatmap") { Description = "Write, per photo, the class map as a transparent PNG and an overlay PNG with boxes into this folder." };
         var method = new Option<string>("--method") { Description = "Class-map method: cam, gradcam or gradcam++.", DefaultValueFactory = _ => "cam" };
@@ -25,12 +27,14 @@ internal static class PredictCommand
         var json = CliRunner.JsonOption();
         var command = new Command("predict", "Categorise photos and show where in each the decision came from.") { model, inputSize, images, heatmap, method, top, colourMap, opacity, json };
 
+        host.AddOptionsTo(command);
         command.SetAction((parse, cancellationToken) => CliRunner.RunAsync(async token =>
         {
-            TorchRuntime.Initialize(DeviceChoice.Auto, 0);
+            using var engine = host.Build(parse, ModelOption.InputSizeSetting(parse, inputSize));
+            var decoder = engine.Services.GetRequiredService<ImageFileDecoder>();
             ClassMapOverlay.CheckOpacity(parse.GetValue(opacity));
             var folder = ModelLocator.Resolve(parse.GetValue(model)!.FullName);
-            using var predictor = new Predictor(new PredictorOptions { InputSize = parse.GetValue(inputSize) });
+            using var predictor = new Predictor(engine.Services.GetRequiredService<IOptions<PredictorOptions>>().Value);
             predictor.UseModel(folder);
             var options = new PredictRequestOptions { Method = ParseMethod(parse.GetValue(method)!), TopK = parse.GetValue(top) };
             var files = parse.GetValue(images)!.Select(f => f.FullName).ToList();
@@ -40,7 +44,7 @@ internal static class PredictCommand
 
             var results = new List<object>();
             var failures = 0;
-            var categoriser = new FileCategoriser(predictor, new ImageFileDecoder());
+            var categoriser = new FileCategoriser(predictor, decoder);
             await foreach (var outcome in categoriser.CategoriseAsync(files, options, token))
             {
                 if (outcome.Prediction is not { } prediction)
@@ -52,7 +56,7 @@ internal static class PredictCommand
                 }
                 string? heatmapFile = null, overlayFile = null;
                 if (outFolder is not null)
-                    (heatmapFile, overlayFile) = WriteHeatmaps(outcome.Path, prediction, outFolder, palette, parse.GetValue(opacity));
+                    (heatmapFile, overlayFile) = WriteHeatmaps(decoder, outcome.Path, prediction, outFolder, palette, parse.GetValue(opacity));
                 results.Add(PredictionJson.Describe(prediction, heatmapFile, overlayFile));
                 if (!parse.GetValue(json))
                     Console.WriteLine($"{outcome.Path}: {string.Join(" › ", prediction.Path.Select(l => $"{l.Name} {l.Probability:F2}"))}"
@@ -71,7 +75,7 @@ internal static class PredictCommand
         _ => ClassMapKind.Cam,
     };
 
-    private static (string Heatmap, string Overlay) WriteHeatmaps(string source, Prediction prediction, string folder, ColourMap palette, float opacity)
+    private static (string Heatmap, string Overlay) WriteHeatmaps(ImageFileDecoder decoder, string source, Prediction prediction, string folder, ColourMap palette, float opacity)
     {
         var name = Path.GetFileNameWithoutExtension(source);
         var map = prediction.Maps[0].ToHeatMap();
@@ -79,7 +83,7 @@ internal static class PredictCommand
         using (var transparent = ClassMapOverlay.RenderTransparent(map, palette, HeatMapAlpha.FromValue, 1f, prediction.Width, prediction.Height))
             File.WriteAllBytes(heatmapFile, ClassMapOverlay.EncodePng(transparent));
         var overlayFile = Path.Combine(folder, $"{name}.overlay.png");
-        using var photo = new ImageFileDecoder().Decode(source);
+        using var photo = decoder.Decode(source);
         using var overlay = ClassMapOverlay.Blend(photo, map, palette, opacity);
         foreach (var box in prediction.Boxes) BoxPainter.Draw(overlay, box.ToPixelBox(), new Rgb24(255, 255, 255));
         File.WriteAllBytes(overlayFile, ClassMapOverlay.EncodePng(overlay));

@@ -1,4 +1,7 @@
 using System.CommandLine;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using RetailCam.Engine.Hosting;
 using RetailCam.Engine.Models;
 using RetailCam.Engine.Native;
 using RetailCam.Engine.Training;
@@ -9,51 +12,57 @@ internal static class TrainCommand
 {
     public static Command Create()
     {
+        // Help shows the built-in defaults; a run starts from RetailCam:Training, which defaults to them.
         var defaults = new TrainingOptions();
+        var host = new CliHost();
         var data = new Option<DirectoryInfo>("--data") { Description = "Dataset folder: one sub-folder per category path.", Required = true };
         var runFolder = new Option<DirectoryInfo>("--out") { Description = "Run folder to create (or to continue with --resume).", Required = true };
         var backbone = new Option<string>("--backbone") { Description = "resnet18 (ImageNet, pretrained) or vgg16.", DefaultValueFactory = _ => "resnet18" };
         backbone.AcceptOnlyFromAmong("resnet18", "vgg16");
-        var epochs = new Option<int>("--epochs") { Description = "Passes over the training split.", DefaultValueFactory = _ => defaults.Epochs };
-        var batch = new Option<int>("--batch") { Description = "Images per step.", DefaultValueFactory = _ => defaults.BatchSize };
-        var imageSize = new Option<int>("--image-size") { Description = "Side of the square training input, in pixels.", DefaultValueFactory = _ => defaults.ImageSize };
-        var learningRate = new Option<double>("--lr") { Description = "Peak learning rate.", DefaultValueFactory = _ => defaults.LearningRate };
-        var optimizer = new Option<string>("--optimizer") { Description = "adamw or sgd (Nesterov momentum).", DefaultValueFactory = _ => "adamw" };
+        var epochs = new Option<int?>("--epochs") { Description = $"Passes over the training split (default {defaults.Epochs})." };
+        var batch = new Option<int?>("--batch") { Description = $"Images per step (default {defaults.BatchSize})." };
+        var imageSize = new Option<int?>("--image-size") { Description = $"Side of the square training input, in pixels (default {defaults.ImageSize})." };
+        var learningRate = new Option<double?>("--lr") { Description = $"Peak learning rate (default {defaults.LearningRate})." };
+        var optimizer = new Option<string?>("--optimizer") { Description = "adamw or sgd (Nesterov momentum) (default adamw)." };
         optimizer.AcceptOnlyFromAmong("adamw", "sgd");
         var minutes = new Option<double?>("--minutes") { Description = "Time budget: the schedule follows the clock and training stops when it is spent." };
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its last checkpoint." };
         var workers = new Option<int>("--workers") { Description = "Loader threads decoding and augmenting images.", DefaultValueFactory = _ => TrainingJobSpec.DefaultLoaderWorkers };
         var scenes = new Option<double>("--scene-backgrounds") { Description = "Share (0–1) of training images pasted onto random shop-scene backgrounds, so the model learns to find articles anywhere in a frame.", DefaultValueFactory = _ => 0.0 };
-        var snapshotEvery = new Option<int>("--snapshot-every") { Description = "Class-map snapshots of the probe images every N steps (0: never).", DefaultValueFactory = _ => defaults.SnapshotEverySteps };
+        var snapshotEvery = new Option<int?>("--snapshot-every") { Description = $"Class-map snapshots of the probe images every N steps (0: never) (default {defaults.SnapshotEverySteps})." };
         var vggWeights = new Option<FileInfo?>("--vgg16-weights") { Description = "torchvision VGG16 state dict (.pt or .safetensors) to start VGG16 from." };
-        var threads = new Option<int>("--threads") { Description = "libtorch threads (0: one per core).", DefaultValueFactory = _ => 0 };
         var json = CliRunner.JsonOption();
 
         var command = new Command("train", "Fine-tune a CNN with the CAM head on a folder tree of product photos.")
         {
-            data, runFolder, backbone, epochs, batch, imageSize, learningRate, optimizer, minutes, resume, workers, scenes, snapshotEvery, vggWeights, threads, json,
+            data, runFolder, backbone, epochs, batch, imageSize, learningRate, optimizer, minutes, resume, workers, scenes, snapshotEvery, vggWeights, json,
         };
+        host.AddOptionsTo(command);
         command.SetAction((parse, cancellationToken) => CliRunner.RunAsync(_ =>
         {
-            TorchRuntime.Initialize(DeviceChoice.Auto, parse.GetValue(threads));
+            using var engine = host.Build(parse);
+            var torch = engine.Services.GetRequiredService<TorchEnvironment>();
+            var configured = engine.Services.GetRequiredService<IOptions<TrainingOptions>>().Value;
+            var settings = engine.Services.GetRequiredService<IOptions<EngineOptions>>().Value;
             var spec = new TrainingJobSpec
             {
                 DataFolder = parse.GetValue(data)!.FullName,
                 RunFolder = parse.GetValue(runFolder)!.FullName,
                 Backbone = parse.GetValue(backbone) == "vgg16" ? BackboneKind.Vgg16 : BackboneKind.ResNet18,
                 Vgg16Weights = parse.GetValue(vggWeights)?.FullName,
+                PretrainedFolder = settings.ResolvedPretrainedFolder,
                 LoaderWorkers = parse.GetValue(workers),
                 SceneBackgroundProbability = parse.GetValue(scenes),
-                Options = defaults with
+                Options = (configured with
                 {
-                    Epochs = parse.GetValue(epochs),
-                    BatchSize = parse.GetValue(batch),
-                    ImageSize = parse.GetValue(imageSize),
-                    LearningRate = parse.GetValue(learningRate),
-                    Optimizer = parse.GetValue(optimizer) == "sgd" ? OptimizerKind.SgdNesterov : OptimizerKind.AdamW,
-                    TimeBudget = parse.GetValue(minutes) is { } m ? TimeSpan.FromMinutes(m) : null,
-                    SnapshotEverySteps = parse.GetValue(snapshotEvery),
-                },
+                    Epochs = parse.GetValue(epochs) ?? configured.Epochs,
+                    BatchSize = parse.GetValue(batch) ?? configured.BatchSize,
+                    ImageSize = parse.GetValue(imageSize) ?? configured.ImageSize,
+                    LearningRate = parse.GetValue(learningRate) ?? configured.LearningRate,
+                    Optimizer = parse.GetValue(optimizer) switch { "sgd" => OptimizerKind.SgdNesterov, "adamw" => OptimizerKind.AdamW, _ => configured.Optimizer },
+                    TimeBudget = parse.GetValue(minutes) is { } m ? TimeSpan.FromMinutes(m) : configured.TimeBudget,
+                    SnapshotEverySteps = parse.GetValue(snapshotEvery) ?? configured.SnapshotEverySteps,
+                }).EnsureValid(),
             };
             var progress = new CliProgress();
             var events = new TrainingEventStream();

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using RetailCam.Engine.Models.Import;
 using RetailCam.Engine.Native;
 
 namespace RetailCam.Engine.Hosting;
@@ -30,7 +31,7 @@ public sealed class EngineOptions
     public string ResolvedDataRoot => string.IsNullOrWhiteSpace(DataRoot) ? DefaultDataRoot : Path.GetFullPath(DataRoot);
 
     public string ResolvedPretrainedFolder => string.IsNullOrWhiteSpace(PretrainedFolder)
-        ? Path.Combine(AppContext.BaseDirectory, "pretrained")
+        ? PretrainedResNet18Files.DefaultFolder
         : Path.GetFullPath(PretrainedFolder);
 
     public static string DefaultDataRoot

@@ -1,5 +1,5 @@
-using System.Diagnostics;
 using System.Text.Json;
+using RetailCam.Tests.Support;
 
 namespace RetailCam.Tests.Cli;
 
@@ -33,26 +33,5 @@ public class ParityCommandTests
         Assert.DoesNotContain("{", stdout);
     }
 
-    private static (int ExitCode, string Stdout, string Stderr) RunTool(params string[] args)
-    {
-        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = AppContext.BaseDirectory,
-        };
-        start.ArgumentList.Add("exec");
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "retailcam.dll"));
-        foreach (var arg in args) start.ArgumentList.Add(arg);
-
-        using var process = Process.Start(start)!;
-        var stderrTask = process.StandardError.ReadToEndAsync();
-        var stdout = process.StandardOutput.ReadToEnd();
-        if (!process.WaitForExit(TimeSpan.FromMinutes(2)))
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"retailcam {string.Join(' ', args)} did not finish in 2 minutes.");
-        }
-        return (process.ExitCode, stdout, stderrTask.Result);
-    }
+    private static (int ExitCode, string Stdout, string Stderr) RunTool(params string[] args) => ToolProcess.Run(args);
 }

@@ -97,7 +97,7 @@ public sealed class QuickStartService(
                 DataFolder = demo.Catalogue,
                 RunFolder = run.Folder,
                 Backbone = BackboneKind.ResNet18,
-                PretrainedFolder = string.IsNullOrEmpty(engine.Value.PretrainedFolder) ? null : engine.Value.ResolvedPretrainedFolder,
+                PretrainedFolder = engine.Value.ResolvedPretrainedFolder,
                 Options = new TrainingOptions { ImageSize = options.Value.ImageSize, Epochs = 3, TimeBudget = budget },
             };
             // Through the web's run service, so the quick-start run is listed and can be watched like any other.

@@ -1,0 +1,147 @@
+using System.Text.Json;
+using RetailCam.Benchmarks;
+using RetailCam.Tests.Support;
+
+namespace RetailCam.Tests.Cli;
+
+/// <summary>A small catalogue and one short training run by `retailcam train`, shared by the verb tests that read its model.</summary>
+public sealed class TrainedRunFixture : IDisposable
+{
+    public const int Classes = 2;
+    public const int ImagesPerClass = 30;
+
+    public TrainedRunFixture()
+    {
+        Catalogue = SyntheticCatalogue.Write(Path.Combine(Root, "catalogue"), Classes, ImagesPerClass, size: 48);
+        Train = ToolProcess.Run(["train", "--data", Catalogue, "--out", RunFolder, "--epochs", "1", "--batch", "8",
+            "--image-size", "32", "--snapshot-every", "0", "--device", "cpu", "--json"], timeout: TimeSpan.FromMinutes(5));
+    }
+
+    public string Root { get; } = Directory.CreateTempSubdirectory("retailcam-cli-").FullName;
+    public string Catalogue { get; }
+    public string RunFolder => Path.Combine(Root, "run");
+    public (int ExitCode, string Stdout, string Stderr) Train { get; }
+
+    public void Dispose() => Directory.Delete(Root, recursive: true);
+}
+
+public class CliVerbTests(TrainedRunFixture run) : IClassFixture<TrainedRunFixture>
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(3);
+
+    [Fact]
+    public void Train_ends_with_the_run_summary_as_json_and_leaves_a_loadable_model()
+    {
+        Assert.True(run.Train.ExitCode == 0, run.Train.Stderr);
+        using var json = ToolProcess.LastJson(run.Train.Stdout);
+        var root = json.RootElement;
+        Assert.Equal("completed", root.GetProperty("status").GetString());
+        Assert.Equal(TrainedRunFixture.Classes, root.GetProperty("categories").GetInt32());
+        Assert.True(root.GetProperty("steps").GetInt64() >= 1);
+        Assert.InRange(root.GetProperty("accuracy").GetDouble(), 0, 1);
+        // The rest of the images are the held-out test split, which training never reads.
+        var (train, validation) = (root.GetProperty("trainImages").GetInt32(), root.GetProperty("validationImages").GetInt32());
+        Assert.True(train > 0 && validation > 0);
+        Assert.InRange(train + validation, 1, TrainedRunFixture.Classes * TrainedRunFixture.ImagesPerClass - 1);
+        Assert.True(File.Exists(Path.Combine(root.GetProperty("model").GetString()!, "manifest.json")));
+    }
+
+    [Fact]
+    public void Eval_counts_every_image_into_a_confusion_matrix_whose_diagonal_is_the_accuracy()
+    {
+        var (exit, stdout, stderr) = ToolProcess.Run(["eval", "--model", run.RunFolder, "--data", run.Catalogue, "--split", "all", "--json"], timeout: Timeout);
+
+        Assert.True(exit == 0, stderr);
+        using var json = ToolProcess.LastJson(stdout);
+        var root = json.RootElement;
+        var images = TrainedRunFixture.Classes * TrainedRunFixture.ImagesPerClass;
+        Assert.Equal(images, root.GetProperty("images").GetInt32());
+        var confusion = root.GetProperty("confusion").EnumerateArray().Select(r => r.EnumerateArray().Select(v => v.GetInt32()).ToArray()).ToArray();
+        Assert.Equal(TrainedRunFixture.Classes, confusion.Length);
+        Assert.Equal(images, confusion.Sum(r => r.Sum()));
+        var correct = Enumerable.Range(0, confusion.Length).Sum(i => confusion[i][i]);
+        Assert.Equal((double)correct / images, root.GetProperty("accuracy").GetDouble(), 6);
+        Assert.Equal(32, root.GetProperty("inputSize").GetInt32());
+    }
+
+    [Fact]
+    public void Predict_gives_a_path_with_a_confidence_per_level_and_writes_heatmap_and_overlay_pngs()
+    {
+        var photo = Directory.EnumerateFiles(run.Catalogue, "*.png", SearchOption.AllDirectories).Order().First();
+        var maps = Path.Combine(run.Root, "maps");
+        var (exit, stdout, stderr) = ToolProcess.Run(["predict", "--model", run.RunFolder, photo, "--heatmap", maps, "--method", "gradcam", "--json"], timeout: Timeout);
+
+        Assert.True(exit == 0, stderr);
+        using var json = ToolProcess.LastJson(stdout);
+        var image = json.RootElement.GetProperty("images")[0];
+        var path = image.GetProperty("path").EnumerateArray().ToList();
+        Assert.Equal(2, path.Count); // GroupN › ClassN
+        Assert.All(path, level => Assert.InRange(level.GetProperty("probability").GetDouble(), 0, 1));
+        Assert.True(path[0].GetProperty("probability").GetDouble() >= path[1].GetProperty("probability").GetDouble() - 1e-9);
+        var name = Path.GetFileNameWithoutExtension(photo);
+        Assert.True(new FileInfo(Path.Combine(maps, $"{name}.heatmap.png")).Length > 0);
+        Assert.True(new FileInfo(Path.Combine(maps, $"{name}.overlay.png")).Length > 0);
+    }
+
+    [Fact]
+    public void Catalogue_writes_one_csv_row_per_photo()
+    {
+        var csv = Path.Combine(run.Root, "out", "catalogue.csv");
+        var (exit, stdout, stderr) = ToolProcess.Run(["catalogue", "--model", run.RunFolder, "--in", run.Catalogue, "--out", csv, "--json"], timeout: Timeout);
+
+        Assert.True(exit == 0, stderr);
+        using var json = ToolProcess.LastJson(stdout);
+        var images = TrainedRunFixture.Classes * TrainedRunFixture.ImagesPerClass;
+        Assert.Equal(images, json.RootElement.GetProperty("images").GetInt32());
+        Assert.Equal(0, json.RootElement.GetProperty("failed").GetInt32());
+        Assert.Equal(images + 1, File.ReadAllLines(csv).Count(l => l.Length > 0));
+    }
+
+    [Fact]
+    public void A_setting_from_the_environment_reaches_the_verb_and_a_flag_overrides_it()
+    {
+        var environment = new Dictionary<string, string> { ["RetailCam__Inference__InputSize"] = "64" };
+        var fromEnvironment = ToolProcess.Run(["eval", "--model", run.RunFolder, "--data", run.Catalogue, "--json"], environment, Timeout);
+        var fromFlag = ToolProcess.Run(["eval", "--model", run.RunFolder, "--data", run.Catalogue, "--input-size", "48", "--json"], environment, Timeout);
+
+        Assert.True(fromEnvironment.ExitCode == 0, fromEnvironment.Stderr);
+        Assert.True(fromFlag.ExitCode == 0, fromFlag.Stderr);
+        using var first = ToolProcess.LastJson(fromEnvironment.Stdout);
+        using var second = ToolProcess.LastJson(fromFlag.Stdout);
+        Assert.Equal(64, first.RootElement.GetProperty("inputSize").GetInt32());
+        Assert.Equal(48, second.RootElement.GetProperty("inputSize").GetInt32());
+    }
+
+    [Theory]
+    [InlineData("RetailCam__Training__BatchSize", "0", "BatchSize")]
+    [InlineData("RetailCam__Training__ImageSize", "4000", "ImageSize")]
+    [InlineData("RetailCam__Device", "tpu", "Device")]
+    [InlineData("RetailCam__Inference__MaxBatch", "0", "MaxBatch")]
+    public void Invalid_configuration_stops_the_verb_before_it_starts_with_one_line_naming_the_setting(string key, string value, string setting)
+    {
+        var output = Path.Combine(run.Root, $"refused-{Guid.NewGuid():N}");
+        var (exit, stdout, stderr) = ToolProcess.Run(["train", "--data", run.Catalogue, "--out", output, "--json"],
+            new Dictionary<string, string> { [key] = value }, Timeout);
+
+        Assert.Equal(1, exit);
+        var errors = ToolProcess.Errors(stderr);
+        Assert.Single(errors);
+        Assert.Contains(setting, errors[0]);
+        Assert.DoesNotContain("{", stdout);
+        Assert.False(Directory.Exists(output));
+    }
+
+    [Fact]
+    public void A_flag_outside_the_options_limits_is_refused_with_one_line()
+    {
+        var output = Path.Combine(run.Root, $"refused-{Guid.NewGuid():N}");
+        var (exit, _, stderr) = ToolProcess.Run(["train", "--data", run.Catalogue, "--out", output, "--batch", "5000"], timeout: Timeout);
+
+        Assert.Equal(1, exit);
+        var errors = ToolProcess.Errors(stderr);
+        Assert.Single(errors);
+        Assert.Contains("BatchSize", errors[0]);
+        Assert.Contains("4096", errors[0]);
+        Assert.False(Directory.Exists(output));
+    }
+}
