@@ -26,6 +26,7 @@ public sealed record TrainingOptions : IValidatableObject
     public const int MaxProbeCount = 64;
     public const double MinLearningRate = 1e-7;
     public const double MaxLearningRate = 10;
+    public const int MaxSteps = 1_000_000;
 
     [Range(1, MaxEpochs)] public int Epochs { get; init; } = 3;
     [Range(1, MaxBatchSize)] public int BatchSize { get; init; } = 64;
@@ -36,10 +37,10 @@ public sealed record TrainingOptions : IValidatableObject
     [Range(0, 0.999)] public double Momentum { get; init; } = 0.9;
 
     /// <summary>Linear warm-up length, in steps, before the cosine decay.</summary>
-    [Range(0, 1_000_000)] public int WarmupSteps { get; init; } = 100;
+    [Range(0, MaxSteps)] public int WarmupSteps { get; init; } = 100;
 
     /// <summary>Steps during which only the CAM head learns (backbone frozen), so the fresh head does not wreck pretrained features.</summary>
-    [Range(0, 1_000_000)] public int HeadOnlySteps { get; init; } = 100;
+    [Range(0, MaxSteps)] public int HeadOnlySteps { get; init; } = 100;
 
     /// <summary>Keep the stem and first stage frozen throughout (about doubles speed at little accuracy cost).</summary>
     public bool FreezeEarlyLayers { get; init; } = true;
@@ -48,13 +49,13 @@ public sealed record TrainingOptions : IValidatableObject
     public TimeSpan? TimeBudget { get; init; }
 
     /// <summary>Class-map snapshots of the probe images every this many steps (0 = never).</summary>
-    [Range(0, 1_000_000)] public int SnapshotEverySteps { get; init; } = 50;
+    [Range(0, MaxSteps)] public int SnapshotEverySteps { get; init; } = 50;
 
     /// <summary>Number of probe images taken from the validation split.</summary>
     [Range(0, MaxProbeCount)] public int ProbeCount { get; init; } = 4;
 
     /// <summary>Checkpoint every this many steps as well as at each epoch end and on stop (0 = only those).</summary>
-    [Range(0, 1_000_000)] public int CheckpointEverySteps { get; init; } = 200;
+    [Range(0, MaxSteps)] public int CheckpointEverySteps { get; init; } = 200;
 
     public int Seed { get; init; } = 1234;
 

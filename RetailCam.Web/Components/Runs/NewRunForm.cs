@@ -3,24 +3,22 @@ using RetailCam.Engine.Training;
 
 namespace RetailCam.Web.Components.Runs;
 
-/// <summary>What the new-run dialog collects; defaults are the engine's training defaults.</summary>
-public sealed class NewRunForm
+/// <summary>What the new-run dialog collects, starting from the configured training defaults (RetailCam:Training).</summary>
+public sealed class NewRunForm(TrainingOptions defaults)
 {
-    private static readonly TrainingOptions Defaults = new();
-
     public int RootIndex { get; set; }
     public string Folder { get; set; } = "demo/catalogue";
     public BackboneKind Backbone { get; set; } = BackboneKind.ResNet18;
-    public int Epochs { get; set; } = Defaults.Epochs;
-    public int BatchSize { get; set; } = Defaults.BatchSize;
-    public int ImageSize { get; set; } = Defaults.ImageSize;
-    public double LearningRate { get; set; } = Defaults.LearningRate;
-    public OptimizerKind Optimizer { get; set; } = Defaults.Optimizer;
-    public int Probes { get; set; } = Defaults.ProbeCount;
-    public int SnapshotEvery { get; set; } = Defaults.SnapshotEverySteps;
-    public double? Minutes { get; set; }
+    public int Epochs { get; set; } = defaults.Epochs;
+    public int BatchSize { get; set; } = defaults.BatchSize;
+    public int ImageSize { get; set; } = defaults.ImageSize;
+    public double LearningRate { get; set; } = defaults.LearningRate;
+    public OptimizerKind Optimizer { get; set; } = defaults.Optimizer;
+    public int Probes { get; set; } = defaults.ProbeCount;
+    public int SnapshotEvery { get; set; } = defaults.SnapshotEverySteps;
+    public double? Minutes { get; set; } = defaults.TimeBudget?.TotalMinutes;
 
-    public TrainingOptions ToOptions() => Defaults with
+    public TrainingOptions ToOptions() => defaults with
     {
         Epochs = Epochs,
         BatchSize = BatchSize,
