@@ -14,27 +14,14 @@ public class DemoDataTests
     private const int RowsPerClass = 40;
 
     /// <summary>A fake package: per class some 28×28 articles, plus an empty row and a short row.</summary>
-    internal static string FakePackage()
-    {
-        var root = TestImages.TempDirectory();
-        var clothes = Path.Combine(root, "src", "clothes");
-        Directory.CreateDirectory(clothes);
-        for (var classId = 0; classId < 10; classId++)
+    internal static string FakePackage() =>
+        FakeFashionMnist.Write(TestImages.TempDirectory(), RowsPerClass, (classId, row) =>
         {
-            var rows = new List<string>();
-            for (var row = 0; row < RowsPerClass; row++)
-            {
-                using var article = ShopSceneTests.Article(classId * 100 + row);
-                var values = new byte[784];
-                article.CopyPixelDataTo(values);
-                rows.Add("[" + string.Join(",", values) + "]");
-            }
-            rows.Insert(5, "[]");
-            rows.Add("[1,2,3]");
-            File.WriteAllText(Path.Combine(clothes, $"{classId}.json"), "{\"data\":[" + string.Join(",", rows) + "]}");
-        }
-        return root;
-    }
+            using var article = ShopSceneTests.Article(classId * 100 + row);
+            var values = new byte[784];
+            article.CopyPixelDataTo(values);
+            return values;
+        }, withBadRows: true);
 
     [Fact]
     public void Class_file_keeps_only_rows_of_784_values_with_stable_row_numbers()
