@@ -15,7 +15,7 @@ public class ResNet18BackboneTests(PretrainedResNet18Fixture fixture)
     public void Cam_backbone_gives_256_channels_at_14_by_14_for_a_224_image()
     {
         var backbone = Model.Backbone;
-        Assert.Equal(ResNet18CamTrunk.Layer3, backbone.Trunk);
+        Assert.Equal(ResNet18Options.Cam(ResNet18CamTrunk.Layer3), backbone.Options);
         Assert.Equal(256, backbone.FeatureChannels);
         Assert.Equal(16, backbone.FeatureStride);
         Assert.Equal(BackboneKind.ResNet18, backbone.Kind);
