@@ -226,7 +226,7 @@ public static class BenchRunner
     public static int OtherWorkers(BenchConfig config) => config.LoaderWorkers == 1 ? 2 : 1;
 
     /// <summary>
-    /// The honest ratio compares the same network: our ResNet18Features (in the layout the predictor
+    /// The honest ratio compares the same network: our ResNet18 features (in the layout the predictor
     /// is configured to use) against ONNX Runtime on the file it was imported from.
     /// </summary>
     public static InferenceDetail DescribeInference(InferenceFigures figures, bool channelsLast, bool bf16 = false)

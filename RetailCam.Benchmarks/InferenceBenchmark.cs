@@ -22,7 +22,7 @@ public sealed record InferenceFigures(IReadOnlyList<InferenceAtBatch> Batches, d
 
 /// <summary>
 /// ResNet18 at 224²: ONNX Runtime on the shipped file against the same network imported into
-/// TorchSharp (<see cref="ResNet18Features"/>, stem to layer4 + GAP: the like-for-like pair), in its
+/// TorchSharp (<see cref="ResNet18"/> with <see cref="ResNet18Options.ImageNetFeatures"/>, stem to layer4 + GAP: the like-for-like pair), in its
 /// plain fp32 form and in the variants worth trying (channels-last, bf16), and the
 /// <see cref="Predictor"/> end to end on its served CAM network (trunk to layer3 + CAM head, plus
 /// tensor conversion, class maps and boxes: a different network, reported beside, not as the ratio).
@@ -53,7 +53,7 @@ public static class InferenceBenchmark
         // the cores from whichever contender runs next (ours fell from ~46 to ~40 img/s at batch 1) while
         // ONNX Runtime's own speed is the same either way. The app never hosts both, so the bench must not.
         sessionOptions.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
-        using var session = new InferenceSession(WithFreeBatch(model.Graph.Model).ToByteArray(), sessionOptions);
+        using var session = new InferenceSession(WithFreeBatch(model.Graph.File.Model).ToByteArray(), sessionOptions);
         var inputName = session.InputNames[0];
         var outputName = session.OutputNames[0];
 
@@ -149,9 +149,9 @@ public static class InferenceBenchmark
     /// A copy of the network as the predictor serves its own: BatchNorm folded (in float32), then, on CPUs
     /// with native bf16 dot products, weights and activations in bfloat16, and the weights channels-last.
     /// </summary>
-    public static ResNet18Features ServingCopy(ResNet18Features source, bool foldBatchNorm, bool bf16, bool channelsLastWeights)
+    public static ResNet18 ServingCopy(ResNet18 source, bool foldBatchNorm, bool bf16, bool channelsLastWeights)
     {
-        var copy = new ResNet18Features();
+        var copy = new ResNet18(source.Options, source.Preprocessing);
         copy.load_state_dict(source.state_dict());
         copy.eval();
         if (foldBatchNorm) copy.FoldBatchNorm();
@@ -160,7 +160,7 @@ public static class InferenceBenchmark
         return copy;
     }
 
-    private static (double MaxAbs, double Relative) CompareBf16(ResNet18Features fp32, ResNet18Features bf16, Tensor input)
+    private static (double MaxAbs, double Relative) CompareBf16(ResNet18 fp32, ResNet18 bf16, Tensor input)
     {
         using var scope = NewDisposeScope();
         using var mode = inference_mode();

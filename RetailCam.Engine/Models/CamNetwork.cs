@@ -25,6 +25,8 @@ public sealed class CamNetwork : nn.Module<Tensor, Tensor>
 
     public CamNetwork(InputNormalization normalization, Backbone backbone, CamHead head) : base(nameof(CamNetwork))
     {
+        if (backbone is ResNet18 { Options.GlobalPool: true })
+            throw new ArgumentException("The CAM head reads a feature map; this ResNet18 pools it away.", nameof(backbone));
         if (head.InChannels != backbone.FeatureChannels)
             throw new ArgumentException($"Head expects {head.InChannels} channels but the backbone gives {backbone.FeatureChannels}.");
         this.normalization = normalization;

@@ -1,10 +1,14 @@
 using RetailCam.Engine.Models.Import;
 using RetailCam.Engine.Models.Storage;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace RetailCam.Engine.Models;
 
-/// <summary>Builds CAM networks by backbone kind, fresh for training or shaped by a manifest for loading.</summary>
+/// <summary>
+/// Builds CAM networks by backbone kind, fresh for training or shaped by a manifest for loading, with
+/// every parameter and buffer on the device asked for (CPU when none is given).
+/// </summary>
 public static class CamNetworkFactory
 {
     /// <summary>
@@ -27,7 +31,7 @@ public static class CamNetworkFactory
         BackboneKind.Vgg16 => new Vgg16Backbone(widthMultiplier),
         BackboneKind.ResNet18 when widthMultiplier != 1.0 =>
             throw new ArgumentOutOfRangeException(nameof(widthMultiplier), widthMultiplier, "ResNet18 comes in full width only."),
-        BackboneKind.ResNet18 => new ResNet18Backbone(PretrainedResNet18.DefaultCamTrunk, preprocessing ?? PreprocessingSpec.TorchvisionImageNet),
+        BackboneKind.ResNet18 => new ResNet18(ResNet18Options.Cam(PretrainedResNet18.DefaultCamTrunk), preprocessing ?? PreprocessingSpec.TorchvisionImageNet),
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "Unknown backbone."),
     };
 
@@ -35,20 +39,21 @@ public static class CamNetworkFactory
     /// The offline default: ImageNet ResNet18 from the shipped ONNX file (trunk to layer3, 14×14 at
     /// 224²) with its exact CNTK preprocessing, and a fresh CAM head for the catalogue's classes.
     /// </summary>
-    public static CamNetwork CreatePretrainedResNet18(int classCount, string? pretrainedFolder = null, int? headHiddenChannels = null)
+    public static CamNetwork CreatePretrainedResNet18(int classCount, string? pretrainedFolder = null, int? headHiddenChannels = null, Device? device = null)
     {
+        // Imported on the CPU: only the CAM trunk's copy of the weights goes on to the device.
         using var pretrained = PretrainedResNet18.Load(pretrainedFolder);
         var backbone = pretrained.CreateBackbone(PretrainedResNet18.DefaultCamTrunk);
         return Assemble(backbone, () => new InputNormalization(pretrained.Normalization.Spec, pretrained.MeanImage),
-            headHiddenChannels ?? DefaultHeadHiddenChannels(BackboneKind.ResNet18), classCount);
+            headHiddenChannels ?? DefaultHeadHiddenChannels(BackboneKind.ResNet18), classCount, device);
     }
 
     /// <summary>A network to train from scratch, normalising its input as its backbone expects.</summary>
-    public static CamNetwork CreateNew(BackboneKind kind, int classCount, int? headHiddenChannels = null, double backboneWidth = 1.0)
+    public static CamNetwork CreateNew(BackboneKind kind, int classCount, int? headHiddenChannels = null, double backboneWidth = 1.0, Device? device = null)
     {
         var backbone = CreateBackbone(kind, backboneWidth);
         return Assemble(backbone, () => new InputNormalization(backbone.Preprocessing),
-            headHiddenChannels ?? DefaultHeadHiddenChannels(kind), classCount);
+            headHiddenChannels ?? DefaultHeadHiddenChannels(kind), classCount, device);
     }
 
     /// <summary>
@@ -56,31 +61,41 @@ public static class CamNetworkFactory
     /// the folder's weights are loaded into (<see cref="ModelFolder.Load"/>).
     /// </summary>
     /// <param name="meanImage">[3,H,W], required when the manifest's preprocessing uses a mean image; the weights overwrite it.</param>
-    public static CamNetwork Create(ModelManifest manifest, Tensor? meanImage = null)
+    public static CamNetwork Create(ModelManifest manifest, Tensor? meanImage = null, Device? device = null)
     {
         var problems = manifest.Problems();
         if (problems.Count > 0)
             throw new ArgumentException("Invalid manifest: " + string.Join(" ", problems), nameof(manifest));
         var backbone = CreateBackbone(manifest.Backbone, manifest.BackboneWidth, manifest.Preprocessing);
         return Assemble(backbone, () => new InputNormalization(manifest.Preprocessing, meanImage),
-            manifest.HeadHiddenChannels, manifest.Categories.Count);
+            manifest.HeadHiddenChannels, manifest.Categories.Count, device);
     }
 
-    private static CamNetwork Assemble(Backbone backbone, Func<InputNormalization> normalization, int hiddenChannels, int classCount)
+    private static CamNetwork Assemble(Backbone backbone, Func<InputNormalization> normalization, int hiddenChannels, int classCount, Device? device)
     {
         InputNormalization? input = null;
         CamHead? head = null;
+        CamNetwork? network = null;
         try
         {
             input = normalization();
             head = new CamHead(backbone.FeatureChannels, hiddenChannels, classCount);
-            return new CamNetwork(input, backbone, head);
+            network = new CamNetwork(input, backbone, head);
+            network.to(device ?? CPU);
+            return network;
         }
         catch
         {
-            head?.Dispose();
-            input?.Dispose();
-            backbone.Dispose();
+            if (network is not null)
+            {
+                network.Dispose();
+            }
+            else
+            {
+                head?.Dispose();
+                input?.Dispose();
+                backbone.Dispose();
+            }
             throw;
         }
     }

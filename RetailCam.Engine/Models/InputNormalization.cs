@@ -10,8 +10,8 @@ namespace RetailCam.Engine.Models;
 /// </summary>
 public sealed class InputNormalization : nn.Module<Tensor, Tensor>
 {
-    private readonly Tensor mean;
-    private readonly Tensor inverseStd;
+    private const string MeanBuffer = "mean", InverseStdBuffer = "inverse_std";
+
     private readonly float scale;
     private readonly bool swapToBgr;
 
@@ -23,6 +23,7 @@ public sealed class InputNormalization : nn.Module<Tensor, Tensor>
         Spec = spec;
         scale = spec.Scale;
         swapToBgr = spec.ChannelOrder == "BGR";
+        Tensor mean, inverseStd;
         if (spec.UsesMeanImage)
         {
             if (meanImage is null || meanImage.dim() != 3 || meanImage.shape[0] != 3)
@@ -38,8 +39,8 @@ public sealed class InputNormalization : nn.Module<Tensor, Tensor>
         // would otherwise be freed when that scope ends and the network would fail on its next call.
         mean.DetachFromDisposeScope();
         inverseStd.DetachFromDisposeScope();
-        register_buffer("mean", mean);
-        register_buffer("inverse_std", inverseStd, persistent: false);
+        register_buffer(MeanBuffer, mean);
+        register_buffer(InverseStdBuffer, inverseStd, persistent: false);
     }
 
     public override Tensor forward(Tensor rgb)
@@ -47,10 +48,12 @@ public sealed class InputNormalization : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         var x = swapToBgr ? rgb.flip(1) : rgb;
         if (scale != 1f) x = x * scale;
+        // By name, not from fields: moving the module to another device or dtype replaces its registered buffers.
+        var mean = get_buffer(MeanBuffer)!;
         var m = mean;
         if (mean.shape[2] > 1 && (mean.shape[2] != x.shape[2] || mean.shape[3] != x.shape[3]))
             m = nn.functional.interpolate(mean, [x.shape[2], x.shape[3]], mode: InterpolationMode.Bilinear, align_corners: false);
-        x = (x - m) * inverseStd;
+        x = (x - m) * get_buffer(InverseStdBuffer)!;
         return x.MoveToOuterDisposeScope();
     }
 }

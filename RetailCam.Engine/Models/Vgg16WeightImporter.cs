@@ -1,4 +1,5 @@
 using RetailCam.Engine.Models.Storage;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace RetailCam.Engine.Models;
@@ -19,12 +20,13 @@ public static class Vgg16WeightImporter
     private const string ClassifierPrefix = "classifier.";
     private const string DataParallelPrefix = "module.";
 
-    /// <summary>A full-width VGG16 backbone with the file's weights.</summary>
-    public static Vgg16Backbone Load(string path)
+    /// <summary>A full-width VGG16 backbone with the file's weights, on <paramref name="device"/> (CPU when null).</summary>
+    public static Vgg16Backbone Load(string path, Device? device = null)
     {
         var backbone = new Vgg16Backbone();
         try
         {
+            backbone.to(device ?? CPU);
             Import(backbone, path);
             return backbone;
         }

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using RetailCam.Engine.Layout;
 
 namespace RetailCam.Engine.Training;
@@ -11,11 +10,7 @@ namespace RetailCam.Engine.Training;
 /// </summary>
 public sealed class RunFolder
 {
-    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
-    {
-        Converters = { new JsonStringEnumConverter() },
-        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
-    };
+    public static readonly JsonSerializerOptions Json = EngineJson.Options;
 
     private readonly Lock appendGate = new();
 

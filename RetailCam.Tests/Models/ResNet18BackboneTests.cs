@@ -15,7 +15,7 @@ public class ResNet18BackboneTests(PretrainedResNet18Fixture fixture)
     public void Cam_backbone_gives_256_channels_at_14_by_14_for_a_224_image()
     {
         var backbone = Model.Backbone;
-        Assert.Equal(ResNet18CamTrunk.Layer3, backbone.Trunk);
+        Assert.Equal(ResNet18Options.Cam(ResNet18CamTrunk.Layer3), backbone.Options);
         Assert.Equal(256, backbone.FeatureChannels);
         Assert.Equal(16, backbone.FeatureStride);
         Assert.Equal(BackboneKind.ResNet18, backbone.Kind);
@@ -35,6 +35,34 @@ public class ResNet18BackboneTests(PretrainedResNet18Fixture fixture)
         var expected = Model.Features.StageOutputs(input)[3];
         var actual = Model.Backbone.call(input);
         Assert.Equal(0f, (actual - expected).abs().max().item<float>());
+    }
+
+    [Fact]
+    public void Every_variant_keeps_the_torchvision_tensor_names_that_saved_model_folders_hold()
+    {
+        static IEnumerable<string> ConvBatchNorm(string conv, string batchNorm) =>
+            new[] { "weight", "bias", "running_mean", "running_var", "num_batches_tracked" }.Select(n => $"{batchNorm}.{n}").Prepend($"{conv}.weight");
+        static List<string> Expected(int stages)
+        {
+            var names = ConvBatchNorm("conv1", "bn1").ToList();
+            int[] blocks = [2, 2, 2, 3];
+            for (var s = 0; s < stages; s++)
+            {
+                for (var b = 0; b < blocks[s]; b++)
+                {
+                    var prefix = $"layer{s + 1}.{b}";
+                    names.AddRange(ConvBatchNorm($"{prefix}.conv1", $"{prefix}.bn1"));
+                    names.AddRange(ConvBatchNorm($"{prefix}.conv2", $"{prefix}.bn2"));
+                    if (s > 0 && b == 0) names.AddRange(ConvBatchNorm($"{prefix}.downsample.0", $"{prefix}.downsample.1"));
+                }
+            }
+            return names.Order(StringComparer.Ordinal).ToList();
+        }
+
+        using var dilated = Model.CreateBackbone(ResNet18CamTrunk.DilatedLayer4);
+        Assert.Equal(Expected(3), Model.Backbone.state_dict().Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(Expected(4), dilated.state_dict().Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(Expected(4), Model.Features.state_dict().Keys.Order(StringComparer.Ordinal));
     }
 
     [Fact]

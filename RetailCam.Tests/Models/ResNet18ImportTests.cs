@@ -13,7 +13,7 @@ public class ResNet18ImportTests(PretrainedResNet18Fixture fixture)
     public void All_110_tensors_are_mapped_by_graph_structure_into_stages_of_2_2_2_3_blocks()
     {
         Assert.Equal([2, 2, 2, 3], Model.Graph.StageBlockCounts);
-        Assert.Equal(110, Model.Graph.Initializers.Count);
+        Assert.Equal(110, Model.Graph.File.Initializers.Count);
         Assert.Equal(110, Model.TensorMapping.Count);
         Assert.Equal(110, Model.TensorMapping.Values.Distinct().Count());
 

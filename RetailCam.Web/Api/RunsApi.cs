@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
 using RetailCam.Web.Hubs;
 using RetailCam.Web.Services;
@@ -10,10 +9,7 @@ namespace RetailCam.Web.Api;
 public static partial class RunsApi
 {
     // Losses of a diverging run are NaN: written as "NaN" rather than failing the whole response.
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
-    {
-        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
-    };
+    private static readonly JsonSerializerOptions Json = RetailCam.Engine.EngineJson.Options;
 
     public static IEndpointRouteBuilder MapRunsApi(this IEndpointRouteBuilder endpoints)
     {

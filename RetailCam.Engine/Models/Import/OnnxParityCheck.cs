@@ -80,7 +80,7 @@ public static class OnnxParityCheck
     {
         var graph = model.Graph;
         string[] names = [graph.StemOutputName, .. graph.Stages.Select(s => s[^1].OutputName)];
-        var extended = model.Graph.Model.Clone();
+        var extended = model.Graph.File.Model.Clone();
         foreach (var name in names)
         {
             extended.Graph.Output.Add(new ValueInfoProto

@@ -4,19 +4,19 @@ using static TorchSharp.torch;
 namespace RetailCam.Engine.Models.Import;
 
 /// <summary>
-/// Loads the weights of a <see cref="ResNetOnnxGraph"/> into <see cref="ResNet18Features"/>: the
+/// Loads the weights of a <see cref="ResNetOnnxGraph"/> into a <see cref="ResNet18"/>: the
 /// graph's position of each conv and BatchNorm (stem, stage, block, first/second/projection) decides
 /// the torchvision name it goes to.
 /// </summary>
 public static class ResNet18OnnxWeights
 {
     /// <summary>Copies every initializer the graph uses into <paramref name="network"/>; returns the names mapped, ONNX → torchvision.</summary>
-    public static IReadOnlyDictionary<string, string> LoadInto(ResNetOnnxGraph graph, ResNet18Features network, string path)
+    public static IReadOnlyDictionary<string, string> LoadInto(ResNetOnnxGraph graph, ResNet18 network)
     {
         var counts = graph.StageBlockCounts;
-        if (!counts.SequenceEqual(ResNet18Layout.StageBlockCounts))
-            throw new PretrainedModelFormatException(path,
-                $"its stages hold [{string.Join(", ", counts)}] blocks, expected [{string.Join(", ", ResNet18Layout.StageBlockCounts)}]");
+        if (!counts.SequenceEqual(ResNet18.StageBlockCounts))
+            throw graph.File.Malformed(
+                $"its stages hold [{string.Join(", ", counts)}] blocks, expected [{string.Join(", ", ResNet18.StageBlockCounts)}]");
 
         var targets = network.state_dict();
         var mapping = new Dictionary<string, string>();
@@ -26,11 +26,11 @@ public static class ResNet18OnnxWeights
             if (!targets.TryGetValue(targetName, out var target))
                 throw new InvalidOperationException($"The network has no tensor {targetName}.");
             if (mapping.ContainsKey(onnxName))
-                throw new PretrainedModelFormatException(path, $"initializer {onnxName} is used by more than one layer");
+                throw graph.File.Malformed($"initializer {onnxName} is used by more than one layer");
             using var scope = NewDisposeScope();
-            var source = OnnxTensors.ToTensor(graph.Initializers[onnxName], path);
+            var source = graph.File.ToTensor(graph.File.Initializers[onnxName]);
             if (!source.shape.SequenceEqual(target.shape))
-                throw new PretrainedModelFormatException(path,
+                throw graph.File.Malformed(
                     $"initializer {onnxName} is [{string.Join(",", source.shape)}] but {targetName} needs [{string.Join(",", target.shape)}]");
             using (no_grad()) target.copy_(source);
             mapping[onnxName] = targetName;
@@ -59,13 +59,13 @@ public static class ResNet18OnnxWeights
             }
         }
 
-        var unusedInitializers = graph.Initializers.Keys.Except(mapping.Keys).ToList();
+        var unusedInitializers = graph.File.Initializers.Keys.Except(mapping.Keys).ToList();
         if (unusedInitializers.Count > 0)
-            throw new PretrainedModelFormatException(path, $"{unusedInitializers.Count} initializers belong to no layer we know ({string.Join(", ", unusedInitializers.Take(5))})");
+            throw graph.File.Malformed($"{unusedInitializers.Count} initializers belong to no layer we know ({string.Join(", ", unusedInitializers.Take(5))})");
         // num_batches_tracked only steers BatchNorm's momentum when momentum is None; the file has no such counter.
         var unfilled = targets.Keys.Where(k => !k.EndsWith("num_batches_tracked", StringComparison.Ordinal)).Except(mapping.Values).ToList();
         if (unfilled.Count > 0)
-            throw new PretrainedModelFormatException(path, $"it has no weights for {string.Join(", ", unfilled.Take(5))}");
+            throw graph.File.Malformed($"it has no weights for {string.Join(", ", unfilled.Take(5))}");
         return mapping;
     }
 }

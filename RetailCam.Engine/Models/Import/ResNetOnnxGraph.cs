@@ -1,4 +1,3 @@
-using Google.Protobuf;
 using Onnx;
 
 namespace RetailCam.Engine.Models.Import;
@@ -24,26 +23,10 @@ public sealed class ResNetOnnxGraph
     private const string Conv = "Conv", BatchNorm = "BatchNormalization", Relu = "Relu", Add = "Add", MaxPool = "MaxPool", AveragePool = "AveragePool";
     private const double ExpectedEpsilon = 1e-5;
 
-    private readonly string path;
-    private readonly Dictionary<string, NodeProto> producers = [];
-    private readonly Dictionary<string, List<NodeProto>> consumers = [];
-
-    private ResNetOnnxGraph(string path, ModelProto model)
+    private ResNetOnnxGraph(OnnxModelFile file)
     {
-        this.path = path;
-        Model = model;
-        var graph = model.Graph ?? throw Malformed("it has no graph");
-        Initializers = graph.Initializer.ToDictionary(t => t.Name);
-        foreach (var node in graph.Node)
-        {
-            foreach (var output in node.Output) producers[output] = node;
-            foreach (var input in node.Input)
-            {
-                if (!consumers.TryGetValue(input, out var list)) consumers[input] = list = [];
-                list.Add(node);
-            }
-        }
-
+        File = file;
+        var graph = file.Graph;
         var inputs = graph.Input.Select(i => i.Name).Where(n => !Initializers.ContainsKey(n)).ToList();
         if (inputs.Count != 1) throw Malformed($"expected one image input, found {inputs.Count}");
         InputName = inputs[0];
@@ -70,8 +53,11 @@ public sealed class ResNetOnnxGraph
         if (adds != blocks) throw Malformed($"{adds} Add nodes but only {blocks} of them close residual blocks");
     }
 
-    public ModelProto Model { get; }
-    public IReadOnlyDictionary<string, TensorProto> Initializers { get; }
+    /// <summary>The parsed file: its protobuf and initializers.</summary>
+    public OnnxModelFile File { get; }
+
+    private IReadOnlyDictionary<string, TensorProto> Initializers => File.Initializers;
+
     public string InputName { get; }
     public string OutputName { get; }
     public OnnxConvBatchNorm Stem { get; }
@@ -88,19 +74,7 @@ public sealed class ResNetOnnxGraph
     public IReadOnlyList<int> StageBlockCounts => Stages.Select(s => s.Count).ToArray();
 
     /// <summary>Parses <paramref name="path"/>; throws <see cref="PretrainedModelFormatException"/> when it is not an ONNX ResNet of BasicBlocks.</summary>
-    public static ResNetOnnxGraph Read(string path)
-    {
-        ModelProto model;
-        try
-        {
-            model = ModelProto.Parser.ParseFrom(File.ReadAllBytes(path));
-        }
-        catch (InvalidProtocolBufferException ex)
-        {
-            throw new PretrainedModelFormatException(path, "it is not a readable ONNX protobuf", ex);
-        }
-        return new ResNetOnnxGraph(path, model);
-    }
+    public static ResNetOnnxGraph Read(string path) => new(OnnxModelFile.Read(path));
 
     private List<IReadOnlyList<OnnxResidualBlock>> ReadStages(string input, out string trunkOutput)
     {
@@ -166,8 +140,8 @@ public sealed class ResNetOnnxGraph
         if (conv.OpType != Conv) throw Malformed($"node {conv.Name} is {conv.OpType}, expected Conv");
         if (conv.Input.Count != 2)
             throw Malformed($"convolution {conv.Name} has a bias; the ResNet convolutions before BatchNorm have none");
-        if (Int(conv, "group", 1) != 1) throw Malformed($"convolution {conv.Name} is grouped");
-        if (Ints(conv, "dilations") is { Length: > 0 } dilations && dilations.Any(d => d != 1))
+        if (OnnxModelFile.Int(conv, "group", 1) != 1) throw Malformed($"convolution {conv.Name} is grouped");
+        if (OnnxModelFile.Ints(conv, "dilations") is { Length: > 0 } dilations && dilations.Any(d => d != 1))
             throw Malformed($"convolution {conv.Name} is dilated");
         var weight = Initializer(conv.Input[1], conv.Name);
         if (weight.Dims.Count != 4 || weight.Dims[2] != kernel || weight.Dims[3] != kernel)
@@ -176,8 +150,8 @@ public sealed class ResNetOnnxGraph
 
         var bn = SingleConsumer(conv.Output[0], BatchNorm);
         if (bn.Input.Count != 5) throw Malformed($"BatchNormalization {bn.Name} has {bn.Input.Count} inputs, expected 5");
-        if (Int(bn, "spatial", 1) == 0) throw Malformed($"BatchNormalization {bn.Name} normalises per activation (spatial=0)");
-        var epsilon = Attribute(bn, "epsilon")?.F ?? 1e-5f;
+        if (OnnxModelFile.Int(bn, "spatial", 1) == 0) throw Malformed($"BatchNormalization {bn.Name} normalises per activation (spatial=0)");
+        var epsilon = OnnxModelFile.Attribute(bn, "epsilon")?.F ?? 1e-5f;
         if (Math.Abs(epsilon - ExpectedEpsilon) > 1e-9)
             throw Malformed($"BatchNormalization {bn.Name} has epsilon {epsilon}, expected {ExpectedEpsilon}");
         for (var i = 1; i < 5; i++) Initializer(bn.Input[i], bn.Name);
@@ -194,17 +168,17 @@ public sealed class ResNetOnnxGraph
     /// </summary>
     private long CheckWindow(NodeProto node, long kernel, long? stride, long padding)
     {
-        var kernelShape = Ints(node, "kernel_shape");
+        var kernelShape = OnnxModelFile.Ints(node, "kernel_shape");
         if (kernelShape is { Length: > 0 } && kernelShape.Any(k => k != kernel))
             throw Malformed($"{node.OpType} {node.Name} has kernel [{string.Join(",", kernelShape)}], expected {kernel}");
-        var strides = Ints(node, "strides") is { Length: 2 } s ? s : [1, 1];
+        var strides = OnnxModelFile.Ints(node, "strides") is { Length: 2 } s ? s : [1, 1];
         if (strides[0] != strides[1]) throw Malformed($"{node.OpType} {node.Name} has unequal strides");
         if (stride is { } expected && strides[0] != expected)
             throw Malformed($"{node.OpType} {node.Name} has stride {strides[0]}, expected {expected}");
-        var autoPad = Attribute(node, "auto_pad")?.S.ToStringUtf8();
+        var autoPad = OnnxModelFile.Attribute(node, "auto_pad")?.S.ToStringUtf8();
         if (!string.IsNullOrEmpty(autoPad) && autoPad != "NOTSET")
             throw Malformed($"{node.OpType} {node.Name} uses auto_pad {autoPad}");
-        var pads = Ints(node, "pads") is { Length: 4 } p ? p : [0, 0, 0, 0];
+        var pads = OnnxModelFile.Ints(node, "pads") is { Length: 4 } p ? p : [0, 0, 0, 0];
         var leadingOk = pads[0] == padding && pads[1] == padding;
         var trailingOk = pads[2] <= padding && pads[3] <= padding && pads[2] > padding - strides[0] && pads[3] > padding - strides[0];
         if (!leadingOk || !trailingOk)
@@ -212,13 +186,9 @@ public sealed class ResNetOnnxGraph
         return strides[0];
     }
 
-    private TensorProto Initializer(string name, string nodeName) =>
-        Initializers.TryGetValue(name, out var tensor)
-            ? tensor
-            : throw Malformed($"input {name} of node {nodeName} is not a stored initializer");
+    private TensorProto Initializer(string name, string nodeName) => File.Initializer(name, nodeName);
 
-    private IReadOnlyList<NodeProto> Consumers(string tensor) =>
-        consumers.TryGetValue(tensor, out var list) ? list : [];
+    private IReadOnlyList<NodeProto> Consumers(string tensor) => File.Consumers(tensor);
 
     private NodeProto SingleConsumer(string tensor, string opType)
     {
@@ -229,18 +199,12 @@ public sealed class ResNetOnnxGraph
     }
 
     private NodeProto Producer(string tensor, string opType) =>
-        producers.TryGetValue(tensor, out var node) && node.OpType == opType
+        File.Producer(tensor) is { } node && node.OpType == opType
             ? node
             : throw Malformed($"tensor {tensor} should come from a {opType} node");
 
     private long KernelOf(NodeProto conv) =>
         conv.Input.Count > 1 && Initializers.TryGetValue(conv.Input[1], out var weight) && weight.Dims.Count == 4 ? weight.Dims[2] : -1;
 
-    private static AttributeProto? Attribute(NodeProto node, string name) => node.Attribute.FirstOrDefault(a => a.Name == name);
-
-    private static long[]? Ints(NodeProto node, string name) => Attribute(node, name)?.Ints.ToArray();
-
-    private static long Int(NodeProto node, string name, long fallback) => Attribute(node, name) is { } a ? a.I : fallback;
-
-    private PretrainedModelFormatException Malformed(string problem) => new(path, problem);
+    private PretrainedModelFormatException Malformed(string problem) => File.Malformed(problem);
 }

@@ -95,20 +95,24 @@ public static class ModelFolder
         return manifest;
     }
 
+    /// <summary>Loads a model folder onto the CPU (see <see cref="Load(string, Device)"/>).</summary>
+    public static LoadedModel Load(string folder) => Load(folder, CPU);
+
     /// <summary>
     /// Loads a model folder. Every file and tensor is checked against the manifest before any
     /// weight is read; faults raise <see cref="ModelLoadException"/>. The network comes back in
-    /// evaluation mode on <paramref name="device"/> (CPU when null).
+    /// evaluation mode with every parameter and buffer on <paramref name="device"/>.
     /// </summary>
-    public static LoadedModel Load(string folder, Device? device = null)
+    public static LoadedModel Load(string folder, Device device)
     {
+        ArgumentNullException.ThrowIfNull(device);
         var manifest = ReadManifest(folder);
         var weightsPath = Path.Combine(folder, WeightsFileName);
         if (!File.Exists(weightsPath))
             throw new ModelLoadException(weightsPath, null, $"missing: the manifest is there but the weights are not.");
         var index = SafetensorsIndex.Read(weightsPath);
 
-        var network = CreateFor(manifest, index);
+        var network = CreateFor(manifest, index, device);
         try
         {
             var targets = network.state_dict();
@@ -131,7 +135,6 @@ public static class ModelFolder
                 foreach (var tensor in loaded.Values) tensor.Dispose();
             }
             network.eval();
-            if (device is not null && device.type != DeviceType.CPU) network.to(device);
             return new LoadedModel(manifest, network);
         }
         catch
@@ -141,10 +144,10 @@ public static class ModelFolder
         }
     }
 
-    private static CamNetwork CreateFor(ModelManifest manifest, SafetensorsIndex index)
+    private static CamNetwork CreateFor(ModelManifest manifest, SafetensorsIndex index, Device device)
     {
         if (!manifest.Preprocessing.UsesMeanImage)
-            return CamNetworkFactory.Create(manifest);
+            return CamNetworkFactory.Create(manifest, device: device);
 
         // The mean image's size is a property of the weights, not of the manifest: shape the
         // placeholder from the file so that it fits; loading overwrites its values.
@@ -154,7 +157,7 @@ public static class ModelFolder
         if (mean.Shape is not [1, 3, > 0, > 0])
             throw new ModelLoadException(index.Path, meanName, $"has shape {mean.ShapeText}; a mean image is [1,3,H,W].");
         using var placeholder = zeros(3, mean.Shape[2], mean.Shape[3]);
-        return CamNetworkFactory.Create(manifest, placeholder);
+        return CamNetworkFactory.Create(manifest, placeholder, device);
     }
 
     private static void CheckTensors(ModelManifest manifest, SafetensorsIndex index, Dictionary<string, Tensor> targets)

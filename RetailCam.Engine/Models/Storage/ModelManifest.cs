@@ -118,11 +118,7 @@ public sealed record ModelManifest
         }
     }
 
-    public static JsonSerializerOptions JsonOptions { get; } = new(JsonSerializerDefaults.Web)
-    {
-        WriteIndented = true,
-        Converters = { new BackboneKindConverter() },
-    };
+    public static JsonSerializerOptions JsonOptions { get; } = EngineJson.Indented(new BackboneKindConverter());
 
     public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
 

@@ -5,50 +5,6 @@ using static TorchSharp.torch;
 namespace RetailCam.Engine.Models;
 
 /// <summary>
-/// The shape of the ImageNet ResNet18 we import: torchvision's layout, but with three BasicBlocks
-/// in the last stage, because that is what the CNTK export in Microsoft.ML.DnnImageFeaturizer.ResNet18 holds.
-/// </summary>
-public static class ResNet18Layout
-{
-    public static IReadOnlyList<int> StageBlockCounts { get; } = [2, 2, 2, 3];
-    public static IReadOnlyList<int> StageChannels { get; } = [64, 128, 256, 512];
-
-    /// <summary>The stored BatchNorm epsilon of the pretrained file, also torchvision's default.</summary>
-    public const double BatchNormEpsilon = 1e-5;
-
-    internal static Sequential MakeStage(int stage, int inChannels, long stride, long dilation)
-    {
-        var outChannels = StageChannels[stage];
-        var blocks = new List<(string, nn.Module<Tensor, Tensor>)>();
-        for (var i = 0; i < StageBlockCounts[stage]; i++)
-        {
-            // As in DeepLab's dilated ResNets: a stage that trades its stride for dilation keeps the
-            // first conv of its first block undilated, so that block still sees the previous resolution's context.
-            var block = i == 0
-                ? new ResNetBasicBlock(inChannels, outChannels, stride, firstDilation: 1, secondDilation: dilation)
-                : new ResNetBasicBlock(outChannels, outChannels, 1, firstDilation: dilation, secondDilation: dilation);
-            blocks.Add((i.ToString(System.Globalization.CultureInfo.InvariantCulture), block));
-        }
-        return nn.Sequential(blocks);
-    }
-
-    /// <summary>conv 7×7 → BatchNorm (none once folded into the conv) → ReLU → max-pool: the stem both ResNet18 modules share.</summary>
-    internal static Tensor Stem(Conv2d conv, BatchNorm2d batchNorm, MaxPool2d pool, bool batchNormFolded, Tensor input)
-    {
-        var x = conv.call(input);
-        if (!batchNormFolded) x = batchNorm.call(x);
-        return pool.call(x.relu_());
-    }
-
-    /// <summary>Folds the stem's BatchNorm and every block's of the given stages.</summary>
-    internal static void FoldBatchNorm(Conv2d stemConv, BatchNorm2d stemBatchNorm, IEnumerable<Sequential> stages)
-    {
-        BatchNormFolding.Fold(stemConv, stemBatchNorm);
-        foreach (var block in stages.SelectMany(s => s.children()).Cast<ResNetBasicBlock>()) block.FoldBatchNorm();
-    }
-}
-
-/// <summary>
 /// torchvision's BasicBlock (two 3×3 convs, identity or 1×1 projection shortcut), with optional
 /// dilation, which torchvision's own BasicBlock refuses but the stride-1 layer4 variant needs.
 /// Submodule names match torchvision (conv1, bn1, conv2, bn2, downsample.0, downsample.1).
@@ -65,14 +21,14 @@ public sealed class ResNetBasicBlock : nn.Module<Tensor, Tensor>
         : base(nameof(ResNetBasicBlock))
     {
         conv1 = nn.Conv2d(inChannels, outChannels, 3, stride: stride, padding: firstDilation, dilation: firstDilation, bias: false);
-        bn1 = nn.BatchNorm2d(outChannels, eps: ResNet18Layout.BatchNormEpsilon);
+        bn1 = nn.BatchNorm2d(outChannels, eps: ResNet18.BatchNormEpsilon);
         conv2 = nn.Conv2d(outChannels, outChannels, 3, stride: 1, padding: secondDilation, dilation: secondDilation, bias: false);
-        bn2 = nn.BatchNorm2d(outChannels, eps: ResNet18Layout.BatchNormEpsilon);
+        bn2 = nn.BatchNorm2d(outChannels, eps: ResNet18.BatchNormEpsilon);
         if (stride != 1 || inChannels != outChannels)
         {
             downsample = nn.Sequential(
                 ("0", nn.Conv2d(inChannels, outChannels, 1, stride: stride, bias: false)),
-                ("1", nn.BatchNorm2d(outChannels, eps: ResNet18Layout.BatchNormEpsilon)));
+                ("1", nn.BatchNorm2d(outChannels, eps: ResNet18.BatchNormEpsilon)));
         }
         RegisterComponents();
     }
