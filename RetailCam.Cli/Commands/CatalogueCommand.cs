@@ -20,12 +20,11 @@ internal static class CatalogueCommand
 
         command.SetAction((parse, cancellationToken) => CliRunner.RunAsync(async token =>
         {
-            TorchRuntime.Initialize(DeviceChoice.Auto, 0);
+            var torch = TorchRuntime.Initialize(DeviceChoice.Auto, 0);
             var folder = ModelLocator.Resolve(parse.GetValue(model)!.FullName);
             var inputFolder = parse.GetValue(input)!.FullName;
             var files = FileCategoriser.FindImages(inputFolder);
-            using var predictor = new Predictor(new PredictorOptions { InputSize = parse.GetValue(inputSize) });
-            predictor.UseModel(folder);
+            using var predictor = Predictor.ForFolder(folder, new PredictorOptions { InputSize = parse.GetValue(inputSize) }, torch.Device);
             var progress = new CliProgress();
             var started = DateTime.UtcNow;
             var target = parse.GetValue(output)!.FullName;

@@ -19,10 +19,9 @@ internal static class EvalCommand
 
         command.SetAction((parse, cancellationToken) => CliRunner.RunAsync(async token =>
         {
-            TorchRuntime.Initialize(DeviceChoice.Auto, 0);
+            var torch = TorchRuntime.Initialize(DeviceChoice.Auto, 0);
             var folder = ModelLocator.Resolve(parse.GetValue(model)!.FullName);
-            using var predictor = new Predictor(new PredictorOptions { InputSize = parse.GetValue(inputSize) });
-            predictor.UseModel(folder);
+            using var predictor = Predictor.ForFolder(folder, new PredictorOptions { InputSize = parse.GetValue(inputSize) }, torch.Device);
             var progress = new CliProgress();
             var which = parse.GetValue(split) switch { "val" => EvaluationSplit.Validation, "all" => EvaluationSplit.All, _ => EvaluationSplit.Test };
             var report = await new Evaluator(predictor, new ImageFileDecoder()).EvaluateAsync(parse.GetValue(data)!.FullName, which,

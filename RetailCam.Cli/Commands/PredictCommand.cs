@@ -16,8 +16,8 @@ internal static class PredictCommand
         var inputSize = ModelOption.InputSize();
         var images = new Argument<FileInfo[]>("images") { Description = "Photos to categorise.", Arity = ArgumentArity.OneOrMore };
         var heatmap = new Option<DirectoryInfo?>("--heatmap") { Description = "Write, per photo, the class map as a transparent PNG and an overlay PNG with boxes into this folder." };
-        var method = new Option<string>("--method") { Description = "Class-map method: cam, gradcam or gradcam++.", DefaultValueFactory = _ => "cam" };
-        method.AcceptOnlyFromAmong("cam", "gradcam", "gradcam++");
+        var method = new Option<string>("--method") { Description = $"Class-map method: {string.Join(", ", ClassMapMethods.Names)}.", DefaultValueFactory = _ => ClassMapMethods.Default.Name };
+        method.AcceptOnlyFromAmong([.. ClassMapMethods.Names]);
         var top = new Option<int>("--top") { Description = "How many leaf categories to list.", DefaultValueFactory = _ => 5 };
         var colourMap = new Option<string>("--colour-map") { Description = "jet, turbo or viridis.", DefaultValueFactory = _ => "jet" };
         colourMap.AcceptOnlyFromAmong("jet", "turbo", "viridis");
@@ -27,12 +27,11 @@ internal static class PredictCommand
 
         command.SetAction((parse, cancellationToken) => CliRunner.RunAsync(async token =>
         {
-            TorchRuntime.Initialize(DeviceChoice.Auto, 0);
+            var torch = TorchRuntime.Initialize(DeviceChoice.Auto, 0);
             ClassMapOverlay.CheckOpacity(parse.GetValue(opacity));
             var folder = ModelLocator.Resolve(parse.GetValue(model)!.FullName);
-            using var predictor = new Predictor(new PredictorOptions { InputSize = parse.GetValue(inputSize) });
-            predictor.UseModel(folder);
-            var options = new PredictRequestOptions { Method = ParseMethod(parse.GetValue(method)!), TopK = parse.GetValue(top) };
+            using var predictor = Predictor.ForFolder(folder, new PredictorOptions { InputSize = parse.GetValue(inputSize) }, torch.Device);
+            var options = new PredictRequestOptions { Method = ClassMapMethods.Parse(parse.GetValue(method)!), TopK = parse.GetValue(top) };
             var files = parse.GetValue(images)!.Select(f => f.FullName).ToList();
             var outFolder = parse.GetValue(heatmap)?.FullName;
             if (outFolder is not null) Directory.CreateDirectory(outFolder);
@@ -63,13 +62,6 @@ internal static class PredictCommand
         }, cancellationToken));
         return command;
     }
-
-    public static ClassMapKind ParseMethod(string name) => name switch
-    {
-        "gradcam" => ClassMapKind.GradCam,
-        "gradcam++" => ClassMapKind.GradCamPlusPlus,
-        _ => ClassMapKind.Cam,
-    };
 
     private static (string Heatmap, string Overlay) WriteHeatmaps(string source, Prediction prediction, string folder, ColourMap palette, float opacity)
     {
