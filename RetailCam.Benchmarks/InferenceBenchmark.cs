@@ -64,12 +64,9 @@ public static class InferenceBenchmark
         using var bf16Features = bf16 ? ServingCopy(model.Features, foldBatchNorm: true, bf16: true, channelsLastWeights: true) : null;
         using var bf16NchwWeights = bf16 ? ServingCopy(model.Features, foldBatchNorm: true, bf16: true, channelsLastWeights: false) : null;
         using var bf16Unfolded = bf16 ? ServingCopy(model.Features, foldBatchNorm: false, bf16: true, channelsLastWeights: false) : null;
-        using var plain = new Predictor(new PredictorOptions { ChannelsLast = false, Precision = InferencePrecision.Float32 });
-        using var channelsLast = new Predictor(new PredictorOptions { ChannelsLast = true, Precision = InferencePrecision.Float32 });
-        using var reduced = bf16 ? new Predictor(new PredictorOptions { ChannelsLast = true, Precision = InferencePrecision.BFloat16 }) : null;
-        plain.UseModel(predictorModelFolder);
-        channelsLast.UseModel(predictorModelFolder);
-        reduced?.UseModel(predictorModelFolder);
+        using var plain = Predictor.ForFolder(predictorModelFolder, new PredictorOptions { ChannelsLast = false, Precision = InferencePrecision.Float32 }, CPU);
+        using var channelsLast = Predictor.ForFolder(predictorModelFolder, new PredictorOptions { ChannelsLast = true, Precision = InferencePrecision.Float32 }, CPU);
+        using var reduced = bf16 ? Predictor.ForFolder(predictorModelFolder, new PredictorOptions { ChannelsLast = true, Precision = InferencePrecision.BFloat16 }, CPU) : null;
         double probabilityDiff = double.NaN, agreement = double.NaN;
 
         var results = new List<InferenceAtBatch>();

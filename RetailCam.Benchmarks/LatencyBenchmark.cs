@@ -29,10 +29,10 @@ public static class LatencyBenchmark
     public static LatencyFigures Measure(Predictor predictor, PredictorOptions options, string modelFolder, byte[] upload, int runs)
     {
         var decoder = new ImageFileDecoder();
-        using var loaded = ModelFolder.Load(modelFolder);
+        using var loaded = ModelFolder.Load(modelFolder, predictor.Device);
         // The forward the predictor runs, on a copy prepared as it prepares its own: otherwise the server's
         // overhead would hide in (or be inflated by) a difference between two forward passes.
-        Predictor.PrepareForServing(loaded.Network, options, CpuFeatures.UsesBFloat16(options.Precision));
+        Predictor.PrepareForServing(loaded.Network, options, options.UsesBFloat16);
         var size = options.InputSizeFor(loaded.Manifest.InputSize);
         using var raw = rand(1, 3, size, size) * 255f;
         using var input = options.ChannelsLast ? TensorLayout.ToChannelsLast(raw) : raw.alias();

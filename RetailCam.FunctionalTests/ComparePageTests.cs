@@ -50,16 +50,16 @@ public class ComparePageTests(WebAppFixture app, BrowserFixture browser)
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(BrowserFixture.ScreenshotFolder, "compare-classes.png"), FullPage = true });
 
         await page.GetByTestId("mode-methods").ClickAsync();
-        await page.Locator("[data-testid=compare-tile][data-method=GradCamPlusPlus]").WaitForAsync(new LocatorWaitForOptions { Timeout = 60_000 });
+        await page.Locator("[data-testid=compare-tile][data-method='gradcam++']").WaitForAsync(new LocatorWaitForOptions { Timeout = 60_000 });
         await WaitForTilesAsync(page, 3);
         var tiles = page.GetByTestId("compare-tile");
-        Assert.Equal(["Cam", "GradCam", "GradCamPlusPlus"], await tiles.EvaluateAllAsync<string[]>("ts => ts.map(t => t.dataset.method)"));
+        Assert.Equal(["cam", "gradcam", "gradcam++"], await tiles.EvaluateAllAsync<string[]>("ts => ts.map(t => t.dataset.method)"));
         Assert.Single((await tiles.EvaluateAllAsync<string[]>("ts => ts.map(t => t.dataset.class)")).Distinct());
         var sources = await MapSourcesAsync(page);
         Assert.Equal(3, sources.Distinct().Count());
-        Assert.Contains("method=Cam&", sources[0]);
-        Assert.Contains("method=GradCam&", sources[1]);
-        Assert.Contains("method=GradCamPlusPlus&", sources[2]);
+        Assert.Contains("method=cam&", sources[0]);
+        Assert.Contains("method=gradcam&", sources[1]);
+        Assert.Contains("method=gradcam%2B%2B&", sources[2]);
         // The probability belongs to the class under the model, not to the way its map is drawn.
         Assert.Single((await page.GetByTestId("tile-probability").AllInnerTextsAsync()).Distinct());
 

@@ -8,7 +8,7 @@ namespace RetailCam.FunctionalTests;
 public class HomePageTests(WebAppFixture app, BrowserFixture browser)
 {
     [Fact]
-    public async Task Home_page_shows_the_engine_device_and_model()
+    public async Task Home_page_shows_the_engine_device_and_the_model_it_serves()
     {
         var page = await browser.Browser.NewPageAsync();
         await page.GotoAsync(app.BaseAddress.ToString());
@@ -16,7 +16,11 @@ public class HomePageTests(WebAppFixture app, BrowserFixture browser)
         var device = page.GetByTestId("engine-device");
         await device.WaitForAsync(new LocatorWaitForOptions { Timeout = 60_000 });
         Assert.Equal("cpu", (await device.InnerTextAsync()).Trim());
-        Assert.Contains("ResNet18", await page.GetByTestId("engine-model").InnerTextAsync());
+        // The model row names the model that serves (the fixture's only one), the pretrained row the shipped weights.
+        var model = page.GetByTestId("engine-model");
+        await Assertions.Expect(model).ToContainTextAsync("model:tiny", new LocatorAssertionsToContainTextOptions { Timeout = 60_000 });
+        Assert.Contains("vgg16", await model.InnerTextAsync());
+        Assert.Contains("ResNet18", await page.GetByTestId("engine-pretrained").InnerTextAsync());
 
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(BrowserFixture.ScreenshotFolder, "home.png"), FullPage = true });
     }

@@ -15,7 +15,7 @@ public sealed class PredictionHistory(IDbContextFactory<RetailCamDbContext> cont
     /// (<see cref="PredictionJson.Describe"/>) so history shows exactly what the user saw.
     /// </summary>
     public Task<PredictionRecordEntity> AddAsync(
-        Prediction prediction, string contentHash, ClassMapKind method,
+        Prediction prediction, string contentHash, ClassMapMethod method,
         string? heatmap = null, string? overlay = null, CancellationToken cancellationToken = default)
     {
         var top = prediction.Top.Count > 0
@@ -31,7 +31,7 @@ public sealed class PredictionHistory(IDbContextFactory<RetailCamDbContext> cont
             TopCategory = top.Category,
             TopProbability = top.Probability,
             ResultJson = JsonSerializer.Serialize(PredictionJson.Describe(prediction, heatmap, overlay)),
-            Method = method.ToString(),
+            Method = method.Name,
         }, cancellationToken);
     }
 

@@ -5,6 +5,7 @@ using System.Globalization;
 using CsvHelper;
 using RetailCam.Engine.Imaging;
 using RetailCam.Engine.Inference;
+using RetailCam.Engine.Native;
 
 namespace RetailCam.Cli.Commands;
 
@@ -28,8 +29,8 @@ internal static class CatalogueCommand
             var folder = ModelLocator.Resolve(parse.GetValue(model)!.FullName);
             var inputFolder = parse.GetValue(input)!.FullName;
             var files = FileCategoriser.FindImages(inputFolder);
-            using var predictor = new Predictor(engine.Services.GetRequiredService<IOptions<PredictorOptions>>().Value);
-            predictor.UseModel(folder);
+            using var predictor = Predictor.ForFolder(folder, engine.Services.GetRequiredService<IOptions<PredictorOptions>>().Value,
+                engine.Services.GetRequiredService<TorchEnvironment>().Device);
             var progress = new CliProgress();
             var started = DateTime.UtcNow;
             var target = parse.GetValue(output)!.FullName;

@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using RetailCam.Engine.Imaging;
 using RetailCam.Engine.Inference;
+using RetailCam.Engine.Native;
 
 namespace RetailCam.Cli.Commands;
 
@@ -25,8 +26,8 @@ internal static class EvalCommand
             using var engine = host.Build(parse, ModelOption.InputSizeSetting(parse, inputSize));
             var decoder = engine.Services.GetRequiredService<ImageFileDecoder>();
             var folder = ModelLocator.Resolve(parse.GetValue(model)!.FullName);
-            using var predictor = new Predictor(engine.Services.GetRequiredService<IOptions<PredictorOptions>>().Value);
-            predictor.UseModel(folder);
+            using var predictor = Predictor.ForFolder(folder, engine.Services.GetRequiredService<IOptions<PredictorOptions>>().Value,
+                engine.Services.GetRequiredService<TorchEnvironment>().Device);
             var progress = new CliProgress();
             var which = parse.GetValue(split) switch { "val" => EvaluationSplit.Validation, "all" => EvaluationSplit.All, _ => EvaluationSplit.Test };
             var report = await new Evaluator(predictor, decoder).EvaluateAsync(parse.GetValue(data)!.FullName, which,

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using RetailCam.Engine.Cam;
 using RetailCam.Engine.Imaging;
 using RetailCam.Engine.Inference;
+using RetailCam.Engine.Native;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 
@@ -18,8 +19,8 @@ internal static class PredictCommand
         var host = new CliHost();
         var images = new Argument<FileInfo[]>("images") { Description = "Photos to categorise.", Arity = ArgumentArity.OneOrMore };
         var heatmap = new Option<DirectoryInfo?>("--heatmap") { Description = "Write, per photo, the class map as a transparent PNG and an overlay PNG with boxes into this folder." };
-        var method = new Option<string>("--method") { Description = "Class-map method: cam, gradcam or gradcam++.", DefaultValueFactory = _ => "cam" };
-        method.AcceptOnlyFromAmong("cam", "gradcam", "gradcam++");
+        var method = new Option<string>("--method") { Description = $"Class-map method: {string.Join(", ", ClassMapMethods.Names)}.", DefaultValueFactory = _ => ClassMapMethods.Default.Name };
+        method.AcceptOnlyFromAmong([.. ClassMapMethods.Names]);
         var top = new Option<int>("--top") { Description = "How many leaf categories to list.", DefaultValueFactory = _ => 5 };
         var colourMap = new Option<string>("--colour-map") { Description = "jet, turbo or viridis.", DefaultValueFactory = _ => "jet" };
         colourMap.AcceptOnlyFromAmong("jet", "turbo", "viridis");
@@ -34,9 +35,9 @@ internal static class PredictCommand
             var decoder = engine.Services.GetRequiredService<ImageFileDecoder>();
             ClassMapOverlay.CheckOpacity(parse.GetValue(opacity));
             var folder = ModelLocator.Resolve(parse.GetValue(model)!.FullName);
-            using var predictor = new Predictor(engine.Services.GetRequiredService<IOptions<PredictorOptions>>().Value);
-            predictor.UseModel(folder);
-            var options = new PredictRequestOptions { Method = ParseMethod(parse.GetValue(method)!), TopK = parse.GetValue(top) };
+            using var predictor = Predictor.ForFolder(folder, engine.Services.GetRequiredService<IOptions<PredictorOptions>>().Value,
+                engine.Services.GetRequiredService<TorchEnvironment>().Device);
+            var options = new PredictRequestOptions { Method = ClassMapMethods.Parse(parse.GetValue(method)!), TopK = parse.GetValue(top) };
             var files = parse.GetValue(images)!.Select(f => f.FullName).ToList();
             var outFolder = parse.GetValue(heatmap)?.FullName;
             if (outFolder is not null) Directory.CreateDirectory(outFolder);
@@ -67,13 +68,6 @@ internal static class PredictCommand
         }, cancellationToken));
         return command;
     }
-
-    public static ClassMapKind ParseMethod(string name) => name switch
-    {
-        "gradcam" => ClassMapKind.GradCam,
-        "gradcam++" => ClassMapKind.GradCamPlusPlus,
-        _ => ClassMapKind.Cam,
-    };
 
     private static (string Heatmap, string Overlay) WriteHeatmaps(ImageFileDecoder decoder, string source, Prediction prediction, string folder, ColourMap palette, float opacity)
     {

@@ -1,4 +1,3 @@
-using RetailCam.Engine.Models;
 using static TorchSharp.torch;
 
 namespace RetailCam.Engine.Cam;
@@ -10,12 +9,8 @@ namespace RetailCam.Engine.Cam;
 /// </summary>
 public sealed class CamMethod : ClassMapMethod
 {
-    public override ClassMapKind Kind => ClassMapKind.Cam;
-    protected override bool NeedsGradients => false;
+    public override string Name => "cam";
+    public override string Label => "CAM";
 
-    protected override Tensor ChannelWeights(CamNetwork network, Tensor activations, Tensor? gradients, ClassTarget target)
-    {
-        using var index = tensor(target.ClassIndices, device: activations.device);
-        return network.Head.ClassWeights.detach().index_select(0, index);
-    }
+    protected override Tensor ChannelWeights(ClassMapStep step) => step.ClassWeights.alias();
 }

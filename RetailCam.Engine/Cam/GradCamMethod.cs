@@ -1,4 +1,3 @@
-using RetailCam.Engine.Models;
 using static TorchSharp.torch;
 
 namespace RetailCam.Engine.Cam;
@@ -10,12 +9,12 @@ namespace RetailCam.Engine.Cam;
 /// </summary>
 public sealed class GradCamMethod : ClassMapMethod
 {
-    public override ClassMapKind Kind => ClassMapKind.GradCam;
+    public override string Name => "gradcam";
+    public override string Label => "Grad-CAM";
     protected override bool NeedsGradients => true;
 
     /// <summary>Exposed so tests can check the identity with the head's weights.</summary>
     public static Tensor WeightsFromGradients(Tensor gradients) => gradients.mean([2, 3]);
 
-    protected override Tensor ChannelWeights(CamNetwork network, Tensor activations, Tensor? gradients, ClassTarget target) =>
-        WeightsFromGradients(gradients!);
+    protected override Tensor ChannelWeights(ClassMapStep step) => WeightsFromGradients(step.Gradients!);
 }

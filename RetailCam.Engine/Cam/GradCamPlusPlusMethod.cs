@@ -1,4 +1,3 @@
-using RetailCam.Engine.Models;
 using static TorchSharp.torch;
 
 namespace RetailCam.Engine.Cam;
@@ -11,13 +10,19 @@ namespace RetailCam.Engine.Cam;
 /// </summary>
 public sealed class GradCamPlusPlusMethod : ClassMapMethod
 {
-    public override ClassMapKind Kind => ClassMapKind.GradCamPlusPlus;
+    public override string Name => "gradcam++";
+    public override string Label => "Grad-CAM++";
+
+    /// <summary>The name the history stored before methods carried their own.</summary>
+    public override IReadOnlyList<string> Aliases => ["GradCamPlusPlus"];
+
     protected override bool NeedsGradients => true;
 
-    protected override Tensor ChannelWeights(CamNetwork network, Tensor activations, Tensor? gradients, ClassTarget target)
+    protected override Tensor ChannelWeights(ClassMapStep step)
     {
         using var scope = NewDisposeScope();
-        var g = gradients!;
+        var g = step.Gradients!;
+        var activations = step.Activations;
         var g2 = g.pow(2);
         var g3 = g2 * g;
         var sumActivations = activations.sum([2, 3], keepdim: true);

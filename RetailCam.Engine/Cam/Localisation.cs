@@ -101,4 +101,21 @@ public static class Localisation
         var minimum = regions[0].PixelCount * minAreaFraction;
         return regions.Where(r => r.PixelCount >= minimum).ToList();
     }
+
+    /// <summary>
+    /// The products a class map at feature resolution shows, in photo pixels: the map is upsampled by
+    /// <see cref="MapUpsampling.Bilinear"/> to the grid its heat map is drawn at (the photo's aspect, at most
+    /// <paramref name="maxSide"/> on the longer side, as <see cref="ClassMapOverlay.TransparentSize"/>), its
+    /// product regions found there and scaled to the photo, so each box outlines what the overlay shows hot.
+    /// </summary>
+    public static IReadOnlyList<PixelBox> ProductBoxes(ReadOnlySpan<float> map, int width, int height, int photoWidth, int photoHeight,
+        double thresholdFraction = DefaultThresholdFraction, int maxSide = ClassMapOverlay.MaxTransparentSide)
+    {
+        var (gridWidth, gridHeight) = ClassMapOverlay.TransparentSize(photoWidth, photoHeight, maxSide);
+        var upsampled = MapUpsampling.Bilinear(map, width, height, gridWidth, gridHeight);
+        return ProductRegions(upsampled, gridWidth, gridHeight, thresholdFraction)
+            .Select(region => region.Box.Scale((double)photoWidth / gridWidth, (double)photoHeight / gridHeight))
+            .Select(box => new PixelBox(Math.Max(0, box.XMin), Math.Max(0, box.YMin), Math.Min(photoWidth, box.XMax), Math.Min(photoHeight, box.YMax)))
+            .ToList();
+    }
 }

@@ -1,7 +1,6 @@
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.Formats.Png;
 using SixLabors.ImageSharp.PixelFormats;
-using SixLabors.ImageSharp.Processing;
 
 namespace RetailCam.Engine.Imaging;
 
@@ -122,17 +121,14 @@ public static class ClassMapOverlay
             throw new ArgumentOutOfRangeException(nameof(opacity), opacity, "Opacity must lie in [0, 1] (0 = photo only, 1 = map only).");
     }
 
-    // 16-bit levels keep the map's precision through ImageSharp's resampler, which then does the
-    // bilinear upsampling instead of a managed loop.
+    // The map goes through the one upsampler that boxes use, then into 16-bit levels, so what is hot
+    // in the picture is what the box-finder saw.
     private static Image<L16> Upsample(HeatMap map, int width, int height)
     {
-        var levels = new L16[map.Values.Length];
-        var values = map.Values;
+        var values = MapUpsampling.Bilinear(map.Values, map.Width, map.Height, width, height);
+        var levels = new L16[values.Length];
         for (var i = 0; i < levels.Length; i++)
-            levels[i] = new L16((ushort)MathF.Round(values[i] * 65535f));
-        var image = Image.LoadPixelData<L16>(levels, map.Width, map.Height);
-        if (map.Width != width || map.Height != height)
-            image.Mutate(x => x.Resize(width, height, KnownResamplers.Triangle));
-        return image;
+            levels[i] = new L16((ushort)MathF.Round(Math.Clamp(values[i], 0f, 1f) * 65535f));
+        return Image.LoadPixelData<L16>(levels, width, height);
     }
 }

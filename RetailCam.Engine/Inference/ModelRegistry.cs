@@ -5,7 +5,24 @@ namespace RetailCam.Engine.Inference;
 
 /// <summary>A model a user can pick: where it lives and what it knows.</summary>
 public sealed record ModelInfo(string Id, string Folder, string Backbone, int InputSize, IReadOnlyList<string> Categories,
-    double? ValidationAccuracy, DateTimeOffset Created, string Source);
+    double? ValidationAccuracy, DateTimeOffset Created, string Source)
+{
+    /// <summary>How pickers and the home page name the model: id, backbone and validation accuracy where known.</summary>
+    public string Label => ValidationAccuracy is { } accuracy ? $"{Id} · {Backbone} · {accuracy:P1}" : $"{Id} · {Backbone}";
+}
+
+/// <summary>A model the predictor can load: its id, its folder, and its manifest as read now.</summary>
+public sealed record ModelSource(string Id, string Folder, ModelManifest Manifest)
+{
+    /// <summary>Changes whenever the model is published again (new weights), so a served copy knows it is stale.</summary>
+    public string Version => VersionOf(Manifest);
+
+    public static string VersionOf(ModelManifest manifest) => $"{manifest.CreatedUtc.UtcTicks}:{manifest.WeightsSha256}";
+
+    /// <summary>A model folder served under an id of the caller's choice (its folder name by default).</summary>
+    public static ModelSource ForFolder(string folder, string? id = null) =>
+        new(id ?? Path.GetFileName(Path.GetFullPath(folder).TrimEnd('/')), folder, ModelFolder.ReadManifest(folder));
+}
 
 /// <summary>
 /// The models under the data folder: the best model of every run (runs/ID/model), the model of each
@@ -30,6 +47,35 @@ public sealed class ModelRegistry(DataRootLayout layout)
     }
 
     public ModelInfo? Find(string id) => List().FirstOrDefault(m => m.Id == id);
+
+    /// <summary>
+    /// The folder and manifest of one model by id, reading only that model's manifest (the predictor asks
+    /// on every request, to notice a newer model published under the same id). Null when the id names no
+    /// model; every segment is checked before it becomes part of a path.
+    /// </summary>
+    public ModelSource? Locate(string id)
+    {
+        var folder = FolderOf(id);
+        if (folder is null || !File.Exists(Path.Combine(folder, ModelFolder.ManifestFileName))) return null;
+        return new ModelSource(id, folder, ModelFolder.ReadManifest(folder));
+    }
+
+    private string? FolderOf(string id)
+    {
+        var colon = id.IndexOf(':');
+        if (colon < 0) return null;
+        var (kind, rest) = (id[..colon], id[(colon + 1)..]);
+        var at = rest.IndexOf('@');
+        var (name, epoch) = at < 0 ? (rest, null) : (rest[..at], rest[(at + 1)..]);
+        if (!PathSegment.IsValid(name) || (epoch is not null && !PathSegment.IsValid(epoch))) return null;
+        return (kind, epoch) switch
+        {
+            ("model", null) => layout.PlacedModelFolder(name),
+            ("run", null) => layout.Run(name).ModelFolder,
+            ("run", _) => PathSegment.Join(layout.Run(name).EpochModelsFolder, epoch, "epoch"),
+            _ => null,
+        };
+    }
 
     /// <summary>The model to serve when the user has not chosen: the newest best model of a run or placed folder (epoch checkpoints only when nothing else exists).</summary>
     public ModelInfo? Default()

@@ -13,12 +13,20 @@ public sealed record PathLevel(string Name, string Category, double Probability)
 public sealed record ProductBox(string Category, double Probability, int XMin, int YMin, int XMax, int YMax)
 {
     public PixelBox ToPixelBox() => new(XMin, YMin, XMax, YMax);
+
+    public static ProductBox From(PixelBox box, string category, double probability) =>
+        new(category, probability, box.XMin, box.YMin, box.XMax, box.YMax);
 }
 
 /// <summary>A class map at the network's feature resolution, normalised to [0,1]; it covers the whole photo.</summary>
-public sealed record ClassMapView(int ClassIndex, string Category, ClassMapKind Method, float[] Values, int Width, int Height)
+public sealed record ClassMapView(int ClassIndex, string Category, ClassMapMethod Method, float[] Values, int Width, int Height)
 {
     public HeatMap ToHeatMap() => new(Values, Width, Height);
+
+    /// <summary>The products this map shows in a photo of that size (<see cref="Localisation.ProductBoxes"/>), labelled with its category.</summary>
+    public IReadOnlyList<ProductBox> FindBoxes(int photoWidth, int photoHeight, double threshold, double probability) =>
+        Localisation.ProductBoxes(Values, Width, Height, photoWidth, photoHeight, threshold)
+            .Select(box => ProductBox.From(box, Category, probability)).ToList();
 }
 
 /// <summary>What the engine says about one photo.</summary>
@@ -36,7 +44,10 @@ public sealed record Prediction(
 /// <summary>What to compute for a photo besides the categories.</summary>
 public sealed record PredictRequestOptions
 {
-    public ClassMapKind Method { get; init; } = ClassMapKind.Cam;
+    /// <summary>The model to ask, by id; null asks the predictor's default model.</summary>
+    public string? ModelId { get; init; }
+
+    public ClassMapMethod Method { get; init; } = ClassMapMethods.Default;
 
     /// <summary>Classes whose maps to return; empty means the top-1 class.</summary>
     public IReadOnlyList<int> MapClasses { get; init; } = [];

@@ -11,63 +11,85 @@ using static TorchSharp.torch;
 namespace RetailCam.Engine.Inference;
 
 /// <summary>
-/// Thread-safe predictions over one loaded model. Callers from any thread enqueue photos; one
-/// dedicated thread gathers concurrent requests into micro-batches (one forward for many photos),
-/// disposes every tensor of a batch in one scope, and answers each request. A newer model can be
-/// switched in at any time: requests in flight finish on the old one, the next batch uses the new.
+/// Thread-safe predictions over many models, asked for by id. Callers from any thread enqueue photos;
+/// one dedicated thread gathers concurrent requests into micro-batches (one forward per model for many
+/// photos), disposes every tensor of a batch in one scope, and answers each request. Models are loaded
+/// on first use onto the device given, kept (the least recently used let go beyond
+/// <see cref="PredictorOptions.MaxLoadedModels"/>), and loaded again when a newer version is published
+/// under the same id: a request holds the copy it started on until it is answered, and a replaced copy
+/// is freed once its last request is.
 /// </summary>
 public sealed class Predictor : IDisposable
 {
     private readonly PredictorOptions options;
+    private readonly Func<string, ModelSource?> resolve;
     private readonly Channel<Request> requests = Channel.CreateUnbounded<Request>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Thread worker;
-    private readonly System.Collections.Concurrent.ConcurrentQueue<ServedModel> retired = new();
-    private ServedModel? current;
+    private readonly Lock gate = new();
+    private readonly Dictionary<string, ServedModel> models = new(StringComparer.Ordinal);
+    private long lastUse;
     private long batchesRun;
+    private bool disposed;
 
-    public Predictor(PredictorOptions? options = null)
+    /// <param name="resolve">The model an id names as published now, or null when there is none (e.g. <see cref="ModelRegistry.Locate"/>).</param>
+    /// <param name="defaultModelId">The model a request that names none is answered by.</param>
+    public Predictor(PredictorOptions options, Device device, Func<string, ModelSource?> resolve, string? defaultModelId = null)
     {
-        this.options = options ?? new PredictorOptions();
-        if (PredictorOptions.InputSizeProblem(this.options.InputSize) is { } problem)
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(device);
+        ArgumentNullException.ThrowIfNull(resolve);
+        if (PredictorOptions.InputSizeProblem(options.InputSize) is { } problem)
             throw new ArgumentOutOfRangeException(nameof(options), problem);
+        this.options = options;
+        this.resolve = resolve;
+        Device = device;
+        DefaultModelId = defaultModelId;
         worker = new Thread(Serve) { IsBackground = true, Name = "RetailCam predictor" };
         worker.Start();
     }
 
-    /// <summary>The model answering requests now, or null before the first <see cref="UseModel(string)"/>.</summary>
-    public ModelManifest? Manifest => Volatile.Read(ref current)?.Manifest;
+    public Predictor(PredictorOptions options, Device device, ModelRegistry registry, string? defaultModelId = null)
+        : this(options, device, registry.Locate, defaultModelId) { }
 
-    public string? ModelId => Volatile.Read(ref current)?.Id;
+    /// <summary>A predictor of one model folder, served under <paramref name="id"/> (the folder's name by default) and answering requests that name none.</summary>
+    public static Predictor ForFolder(string folder, PredictorOptions options, Device device, string? id = null)
+    {
+        var served = ModelSource.ForFolder(folder, id).Id;
+        return new Predictor(options, device, wanted => wanted == served ? ModelSource.ForFolder(folder, served) : null, served);
+    }
 
-    public CategoryTree? Categories => Volatile.Read(ref current)?.Tree;
+    /// <summary>Where every served model and every batch lives.</summary>
+    public Device Device { get; }
+
+    public string? DefaultModelId { get; }
+
+    /// <summary>The manifest of the default model as published now (what the next request that names no model is answered by), or null.</summary>
+    public ModelManifest? Manifest => DefaultModelId is null ? null : resolve(DefaultModelId)?.Manifest;
 
     /// <summary>Forward passes run so far; fewer than requests answered when micro-batching gathers them.</summary>
     public long BatchesRun => Interlocked.Read(ref batchesRun);
 
-    /// <summary>Loads a model folder (its own copy of the weights, in inference mode) and serves it from the next batch on.</summary>
-    public void UseModel(string modelFolder, string? id = null)
-    {
-        var loaded = LoadForServing(modelFolder, reducedPrecision: false);
-        // A second copy in bf16 for the forward pass where the CPU has it; gradient-based maps keep the float32 one.
-        var fast = CpuFeatures.UsesBFloat16(options.Precision) ? LoadForServing(modelFolder, reducedPrecision: true) : null;
-        var served = new ServedModel(id ?? Path.GetFileName(Path.GetFullPath(modelFolder).TrimEnd('/')), loaded, new CategoryTree(loaded.Manifest.Categories), fast);
-        // Only the worker touches models, so it disposes replaced ones between batches.
-        var previous = Interlocked.Exchange(ref current, served);
-        if (previous is not null) retired.Enqueue(previous);
-    }
+    /// <summary>Called on the serving thread before each forward pass with the network and the batch, so tests can see where they sit.</summary>
+    internal event Action<CamNetwork, Tensor>? Forwarding;
 
-    private LoadedModel LoadForServing(string modelFolder, bool reducedPrecision)
+    /// <summary>Loads the model's current version if it is not loaded yet and returns its manifest; fails as a request for it would.</summary>
+    public async Task<ModelManifest> LoadAsync(string? id = null, CancellationToken cancellationToken = default)
     {
-        var model = ModelFolder.Load(modelFolder);
-        PrepareForServing(model.Network, options, reducedPrecision);
-        return model;
+        var model = Acquire(id);
+        try
+        {
+            return (await model.Loading.WaitAsync(cancellationToken)).Manifest;
+        }
+        finally
+        {
+            Release(model);
+        }
     }
 
     /// <summary>
     /// Turns a loaded network into a served copy: inference mode, no gradients for parameters, BatchNorm
-    /// folded, optionally bf16, weights in the layout the input comes in. Folding leaves gradients with
-    /// respect to activations as they were (in eval mode BatchNorm is an affine map), so Grad-CAM reads
-    /// a served float32 copy as well.
+    /// folded, optionally bf16, weights in the layout the input comes in. Class maps read the activations
+    /// of this copy's forward (see <see cref="ClassMapMethod"/>), so no other copy is kept.
     /// </summary>
     public static void PrepareForServing(CamNetwork network, PredictorOptions options, bool reducedPrecision)
     {
@@ -80,14 +102,123 @@ public sealed class Predictor : IDisposable
 
     public Task<Prediction> PredictAsync(Image<Rgb24> photo, string source, PredictRequestOptions? request = null, CancellationToken cancellationToken = default)
     {
-        var model = Volatile.Read(ref current) ?? throw new InvalidOperationException("No model is loaded yet.");
+        request ??= new PredictRequestOptions();
+        var model = Acquire(request.ModelId);
         // Checked here so one bad request never fails the others batched with it.
-        foreach (var c in request?.MapClasses ?? [])
-            if (c < 0 || c >= model.Manifest.Categories.Count)
-                throw new ArgumentOutOfRangeException(nameof(request), c, $"Class {c} does not exist: the model has {model.Manifest.Categories.Count} classes.");
-        var pending = new Request(photo, source, request ?? new PredictRequestOptions(), new TaskCompletionSource<Prediction>(TaskCreationOptions.RunContinuationsAsynchronously), cancellationToken);
-        if (!requests.Writer.TryWrite(pending)) throw new ObjectDisposedException(nameof(Predictor));
-        return pending.Result.Task.WaitAsync(cancellationToken);
+        var classes = model.Manifest.Categories.Count;
+        foreach (var c in request.MapClasses)
+            if (c < 0 || c >= classes)
+            {
+                Release(model);
+                throw new ArgumentOutOfRangeException(nameof(request), c, $"Class {c} does not exist: model {model.Id} has {classes} classes.");
+            }
+        return EnqueueAsync(new Request(model, photo, source, request, new TaskCompletionSource<Prediction>(TaskCreationOptions.RunContinuationsAsynchronously), cancellationToken));
+    }
+
+    private async Task<Prediction> EnqueueAsync(Request request)
+    {
+        try
+        {
+            await request.Model.Loading.WaitAsync(request.Cancellation);
+        }
+        catch
+        {
+            Release(request.Model);
+            throw;
+        }
+        // From here the serving thread answers the request and lets go of its model.
+        if (!requests.Writer.TryWrite(request))
+        {
+            Release(request.Model);
+            throw new ObjectDisposedException(nameof(Predictor));
+        }
+        return await request.Result.Task.WaitAsync(request.Cancellation);
+    }
+
+    /// <summary>The loaded copy of the model's current version (loading it when there is none), held until <see cref="Release"/>.</summary>
+    private ServedModel Acquire(string? requested)
+    {
+        var id = requested ?? DefaultModelId ?? throw new InvalidOperationException("No model is loaded yet: name one, or give the predictor a default model.");
+        ModelSource? source = null;
+        ModelLoadException? unreadable = null;
+        try
+        {
+            source = resolve(id);
+        }
+        catch (ModelLoadException ex)
+        {
+            unreadable = ex;
+        }
+        lock (gate)
+        {
+            ObjectDisposedException.ThrowIf(disposed, this);
+            if (models.TryGetValue(id, out var cached) && cached.Loading.IsFaulted)
+            {
+                // A failed load is not kept: this request tries again and reports the reason.
+                models.Remove(id);
+                Retire(cached);
+                cached = null;
+            }
+            if (source is null)
+            {
+                // A model being published again can be unreadable for a moment: the loaded copy answers meanwhile.
+                if (cached is not null && unreadable is not null) return Hold(cached);
+                throw unreadable ?? (Exception)new KeyNotFoundException($"Model '{id}' does not exist.");
+            }
+            if (cached is not null && cached.Version == source.Version) return Hold(cached);
+
+            var fresh = new ServedModel(source, Task.Run(() => Load(source)));
+            models[id] = fresh;
+            if (cached is not null) Retire(cached);
+            while (models.Count > options.MaxLoadedModels)
+            {
+                var leastRecent = models.Where(entry => entry.Value != fresh).MinBy(entry => entry.Value.LastUse);
+                models.Remove(leastRecent.Key);
+                Retire(leastRecent.Value);
+            }
+            return Hold(fresh);
+        }
+    }
+
+    private ServedModel Hold(ServedModel model)
+    {
+        model.Users++;
+        model.LastUse = ++lastUse;
+        return model;
+    }
+
+    private void Release(ServedModel model)
+    {
+        lock (gate)
+        {
+            model.Users--;
+            if (model.Retired && model.Users == 0) model.DisposeWhenLoaded();
+        }
+    }
+
+    private void Retire(ServedModel model)
+    {
+        model.Retired = true;
+        if (model.Users == 0) model.DisposeWhenLoaded();
+    }
+
+    private LoadedModel Load(ModelSource source)
+    {
+        // Publishing writes the weights, then the manifest: a load that falls between the two sees them
+        // disagree and succeeds a moment later.
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                var model = ModelFolder.Load(source.Folder, Device);
+                PrepareForServing(model.Network, options, options.UsesBFloat16);
+                return model;
+            }
+            catch (ModelLoadException) when (attempt < 3)
+            {
+                Thread.Sleep(100 * attempt);
+            }
+        }
     }
 
     private void Serve()
@@ -95,87 +226,88 @@ public sealed class Predictor : IDisposable
         var batch = new List<Request>();
         while (requests.Reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
         {
-            while (retired.TryDequeue(out var old)) old.Dispose();
             batch.Clear();
             var deadline = DateTime.UtcNow.AddMilliseconds(options.MaxWaitMilliseconds);
             while (batch.Count < options.MaxBatch)
             {
-                if (requests.Reader.TryRead(out var next)) { if (!next.Cancellation.IsCancellationRequested) batch.Add(next); continue; }
+                if (requests.Reader.TryRead(out var next))
+                {
+                    if (next.Cancellation.IsCancellationRequested) Release(next.Model);
+                    else batch.Add(next);
+                    continue;
+                }
                 if (batch.Count == 0 || DateTime.UtcNow >= deadline) break;
                 Thread.SpinWait(50);
                 Thread.Yield();
             }
-            if (batch.Count == 0) continue;
 
-            var model = Volatile.Read(ref current)!;
-            try
+            foreach (var group in batch.GroupBy(r => r.Model))
             {
-                var results = Run(model, batch);
-                Interlocked.Increment(ref batchesRun);
-                for (var i = 0; i < batch.Count; i++) batch[i].Result.TrySetResult(results[i]);
-            }
-            catch (Exception ex)
-            {
-                foreach (var request in batch) request.Result.TrySetException(ex);
+                var requestsOfModel = group.ToList();
+                try
+                {
+                    var results = Run(group.Key, requestsOfModel);
+                    Interlocked.Increment(ref batchesRun);
+                    for (var i = 0; i < requestsOfModel.Count; i++) requestsOfModel[i].Result.TrySetResult(results[i]);
+                }
+                catch (Exception ex)
+                {
+                    foreach (var request in requestsOfModel) request.Result.TrySetException(ex);
+                }
+                finally
+                {
+                    foreach (var request in requestsOfModel) Release(request.Model);
+                }
             }
         }
-        while (retired.TryDequeue(out var old)) old.Dispose();
-        Interlocked.Exchange(ref current, null)?.Dispose();
     }
 
     private Prediction[] Run(ServedModel model, List<Request> batch)
     {
         using var scope = NewDisposeScope();
-        var size = InputSizeFor(model.Manifest);
-        var device = model.Network.parameters().First().device;
-        var images = ImageTensors.ToBatch(batch.Select(r => r.Photo).ToList(), size, size, FitMode.Stretch, device, options.ChannelsLast);
+        var loaded = model.Loading.Result;
+        var categories = loaded.Manifest.Categories;
+        var tree = model.TreeFor(loaded.Manifest);
+        var size = InputSizeFor(loaded.Manifest);
+        var images = ImageTensors.ToBatch(batch.Select(r => r.Photo).ToList(), size, size, FitMode.Stretch, Device, options.ChannelsLast);
+        Forwarding?.Invoke(loaded.Network, images);
 
         Tensor logits, activations;
         using (inference_mode())
         {
-            using var forward = model.ForwardNetwork.ForwardWithActivations(images);
+            using var forward = loaded.Network.ForwardWithActivations(images);
             logits = forward.Logits.to_type(ScalarType.Float32, copy: true);
             activations = forward.Activations.to_type(ScalarType.Float32, copy: true);
         }
         var probabilities = logits.softmax(1).cpu().data<float>().ToArray();
-        var classes = model.Manifest.Categories.Count;
+        var classes = categories.Count;
         var (h, w) = ((int)activations.shape[2], (int)activations.shape[3]);
 
-        // Boxes come from CAM maps of every class above the confidence threshold.
-        var boxClasses = new List<(int Image, int Class)>();
-        var mapRequests = new List<(int Image, int Class)>();
+        // Boxes come from CAM maps of every class above the confidence threshold; views use the request's method.
+        var boxPairs = new List<MapPair>();
+        var viewPairs = new List<MapPair>();
         var top1 = new int[batch.Count];
         for (var i = 0; i < batch.Count; i++)
         {
             var p = probabilities.AsSpan(i * classes, classes);
             top1[i] = ArgMax(p);
             for (var c = 0; c < classes; c++)
-                if (p[c] >= options.BoxConfidence || c == top1[i]) boxClasses.Add((i, c));
+                if (p[c] >= options.BoxConfidence || c == top1[i]) boxPairs.Add(new MapPair(i, c, ClassMapMethods.Cam));
             var wanted = batch[i].Options.MapClasses.Count == 0 ? [top1[i]] : batch[i].Options.MapClasses;
-            foreach (var c in wanted.Where(c => c >= 0 && c < classes)) mapRequests.Add((i, c));
+            foreach (var c in wanted.Where(c => c >= 0 && c < classes)) viewPairs.Add(new MapPair(i, c, batch[i].Options.Method));
         }
 
-        float[] camMaps;
-        var camIndex = new Dictionary<(int, int), int>();
+        var maps = new Dictionary<MapPair, float[]>();
         using (inference_mode())
-        {
-            var pairs = boxClasses.Union(mapRequests.Where(m => batch[m.Image].Options.Method == ClassMapKind.Cam)).Distinct().ToList();
-            for (var k = 0; k < pairs.Count; k++) camIndex[pairs[k]] = k;
-            var weights = model.Network.Head.ClassWeights.index_select(0, tensor(pairs.Select(p => (long)p.Class).ToArray(), device: device));
-            var imageIndex = tensor(pairs.Select(p => (long)p.Image).ToArray(), device: device);
-            var maps = einsum("pk,pkhw->phw", weights, activations.index_select(0, imageIndex)).relu();
-            camMaps = ClassMapMethod.NormalisePerImage(maps).cpu().data<float>().ToArray();
-        }
-
-        var gradientMaps = new Dictionary<(int, int), float[]>();
-        foreach (var group in mapRequests.Where(m => batch[m.Image].Options.Method != ClassMapKind.Cam).GroupBy(m => batch[m.Image].Options.Method))
-        {
-            var pairs = group.Distinct().ToList();
-            var pairImages = images.index_select(0, tensor(pairs.Select(p => (long)p.Image).ToArray(), device: device));
-            using var result = ClassMapMethod.For(group.Key).Compute(model.Network, pairImages, new ClassTarget(pairs.Select(p => (long)p.Class).ToArray()));
-            var values = result.Maps.cpu().data<float>().ToArray();
-            for (var k = 0; k < pairs.Count; k++) gradientMaps[pairs[k]] = values.AsSpan(k * h * w, h * w).ToArray();
-        }
+            foreach (var group in boxPairs.Concat(viewPairs).Distinct().GroupBy(pair => pair.Method))
+            {
+                var pairs = group.ToList();
+                var index = tensor(pairs.Select(p => (long)p.Image).ToArray(), device: Device);
+                var target = new ClassTarget(pairs.Select(p => (long)p.Class).ToArray());
+                var values = group.Key.FromActivations(loaded.Network.Head, activations.index_select(0, index), target, images.index_select(0, index))
+                    .cpu().data<float>().ToArray();
+                for (var k = 0; k < pairs.Count; k++) maps[pairs[k]] = values.AsSpan(k * h * w, h * w).ToArray();
+            }
 
         var predictions = new Prediction[batch.Count];
         for (var i = 0; i < batch.Count; i++)
@@ -183,33 +315,26 @@ public sealed class Predictor : IDisposable
             var request = batch[i];
             var p = probabilities.AsSpan(i * classes, classes).ToArray();
             var top = Enumerable.Range(0, classes).OrderByDescending(c => p[c]).Take(Math.Max(1, request.Options.TopK))
-                .Select(c => new CategoryScore(model.Manifest.Categories[c], p[c])).ToList();
-            var nodeProbabilities = model.Tree.SumUp(p);
-            var path = model.Tree.PathOf(top1[i]).Select(n => new PathLevel(n.Name, n.Path, nodeProbabilities[n.Index])).ToList();
-
-            var boxes = new List<ProductBox>();
-            foreach (var (_, c) in boxClasses.Where(b => b.Image == i))
-            {
-                var map = camMaps.AsSpan(camIndex[(i, c)] * h * w, h * w);
-                boxes.AddRange(ProductBoxes(map, w, h, size, request.Photo.Width, request.Photo.Height, options.BoxThreshold, model.Manifest.Categories[c], p[c]));
-            }
-
-            var views = mapRequests.Where(m => m.Image == i).Select(m =>
-            {
-                var values = request.Options.Method == ClassMapKind.Cam
-                    ? camMaps.AsSpan(camIndex[m] * h * w, h * w).ToArray()
-                    : gradientMaps[m];
-                return new ClassMapView(m.Class, model.Manifest.Categories[m.Class], request.Options.Method, values, w, h);
-            }).ToList();
-
-            predictions[i] = new Prediction(request.Source, request.Photo.Width, request.Photo.Height, top, path,
-                boxes.OrderByDescending(b => b.Probability).ToList(), views, p.Select(v => (double)v).ToList(), model.Id);
+                .Select(c => new CategoryScore(categories[c], p[c])).ToList();
+            var nodeProbabilities = tree.SumUp(p);
+            var path = tree.PathOf(top1[i]).Select(n => new PathLevel(n.Name, n.Path, nodeProbabilities[n.Index])).ToList();
+            var boxes = boxPairs.Where(b => b.Image == i)
+                .SelectMany(b => new ClassMapView(b.Class, categories[b.Class], b.Method, maps[b], w, h)
+                    .FindBoxes(request.Photo.Width, request.Photo.Height, options.BoxThreshold, p[b.Class]))
+                .OrderByDescending(b => b.Probability).ToList();
+            var views = viewPairs.Where(m => m.Image == i).Select(m => new ClassMapView(m.Class, categories[m.Class], m.Method, maps[m], w, h)).ToList();
+            predictions[i] = new Prediction(request.Source, request.Photo.Width, request.Photo.Height, top, path, boxes, views,
+                p.Select(v => (double)v).ToList(), model.Id);
         }
         return predictions;
     }
 
     /// <summary>The side photos are resized to for a model: the configured one, else the model's training size.</summary>
     public int InputSizeFor(ModelManifest manifest) => options.InputSizeFor(manifest.InputSize);
+
+    /// <summary>Kept for callers that upsample maps themselves; <see cref="MapUpsampling.Bilinear"/> is the upsampler.</summary>
+    public static float[] UpsampleBilinear(ReadOnlySpan<float> map, int width, int height, int targetWidth, int targetHeight) =>
+        MapUpsampling.Bilinear(map, width, height, targetWidth, targetHeight);
 
     private static int ArgMax(ReadOnlySpan<float> values)
     {
@@ -218,65 +343,46 @@ public sealed class Predictor : IDisposable
         return best;
     }
 
-    /// <summary>
-    /// The products a class map shows: regions above the threshold, found at the network's input size
-    /// (where the map's cells have their real extent) and scaled to the photo.
-    /// </summary>
-    public static IReadOnlyList<ProductBox> ProductBoxes(ReadOnlySpan<float> map, int width, int height, int inputSize,
-        int photoWidth, int photoHeight, double threshold, string category, double probability)
-    {
-        var upsampled = UpsampleBilinear(map, width, height, inputSize, inputSize);
-        return Localisation.ProductRegions(upsampled, inputSize, inputSize, threshold)
-            .Select(region => region.Box.Scale((double)photoWidth / inputSize, (double)photoHeight / inputSize))
-            .Select(box => new ProductBox(category, probability, Math.Max(0, box.XMin), Math.Max(0, box.YMin),
-                Math.Min(photoWidth, box.XMax), Math.Min(photoHeight, box.YMax)))
-            .ToList();
-    }
-
-    /// <summary>Bilinear upsampling with half-pixel centres (as align_corners=false), on a small map.</summary>
-    public static float[] UpsampleBilinear(ReadOnlySpan<float> map, int width, int height, int targetWidth, int targetHeight)
-    {
-        var result = new float[targetWidth * targetHeight];
-        var sx = (double)width / targetWidth;
-        var sy = (double)height / targetHeight;
-        for (var y = 0; y < targetHeight; y++)
-        {
-            var fy = Math.Clamp((y + 0.5) * sy - 0.5, 0, height - 1);
-            var y0 = (int)fy; var y1 = Math.Min(y0 + 1, height - 1); var ty = (float)(fy - y0);
-            for (var x = 0; x < targetWidth; x++)
-            {
-                var fx = Math.Clamp((x + 0.5) * sx - 0.5, 0, width - 1);
-                var x0 = (int)fx; var x1 = Math.Min(x0 + 1, width - 1); var tx = (float)(fx - x0);
-                var top = map[y0 * width + x0] * (1 - tx) + map[y0 * width + x1] * tx;
-                var bottom = map[y1 * width + x0] * (1 - tx) + map[y1 * width + x1] * tx;
-                result[y * targetWidth + x] = top * (1 - ty) + bottom * ty;
-            }
-        }
-        return result;
-    }
-
     public void Dispose()
     {
+        lock (gate)
+        {
+            if (disposed) return;
+            disposed = true;
+        }
         requests.Writer.TryComplete();
         worker.Join();
+        lock (gate)
+        {
+            foreach (var model in models.Values) Retire(model);
+            models.Clear();
+        }
     }
 
-    private sealed record Request(Image<Rgb24> Photo, string Source, PredictRequestOptions Options, TaskCompletionSource<Prediction> Result, CancellationToken Cancellation);
+    private sealed record MapPair(int Image, int Class, ClassMapMethod Method);
 
-    private sealed class ServedModel(string id, LoadedModel loaded, CategoryTree tree, LoadedModel? reducedPrecision) : IDisposable
+    private sealed record Request(ServedModel Model, Image<Rgb24> Photo, string Source, PredictRequestOptions Options,
+        TaskCompletionSource<Prediction> Result, CancellationToken Cancellation);
+
+    /// <summary>One loaded version of a model and who holds it; the predictor's lock guards the counts.</summary>
+    private sealed class ServedModel(ModelSource source, Task<LoadedModel> loading)
     {
-        public string Id { get; } = id;
-        public ModelManifest Manifest => loaded.Manifest;
-        public Models.CamNetwork Network => loaded.Network;
+        private CategoryTree? tree;
 
-        /// <summary>The network for the class-map forward pass: the bf16 copy where there is one.</summary>
-        public Models.CamNetwork ForwardNetwork => reducedPrecision?.Network ?? loaded.Network;
-        public CategoryTree Tree { get; } = tree;
+        public string Id => source.Id;
+        public string Version => source.Version;
+        public ModelManifest Manifest => source.Manifest;
+        public Task<LoadedModel> Loading => loading;
+        public int Users { get; set; }
+        public long LastUse { get; set; }
+        public bool Retired { get; set; }
 
-        public void Dispose()
+        /// <summary>Only the serving thread asks, so the tree is built once without a lock.</summary>
+        public CategoryTree TreeFor(ModelManifest loaded) => tree ??= new CategoryTree(loaded.Categories);
+
+        public void DisposeWhenLoaded() => _ = loading.ContinueWith(t =>
         {
-            loaded.Dispose();
-            reducedPrecision?.Dispose();
-        }
+            if (t.IsCompletedSuccessfully) t.Result.Dispose();
+        }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 }

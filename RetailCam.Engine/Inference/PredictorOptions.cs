@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using RetailCam.Engine.Cam;
+using RetailCam.Engine.Native;
 
 namespace RetailCam.Engine.Inference;
 
@@ -59,8 +60,17 @@ public sealed class PredictorOptions : IValidatableObject
     /// </summary>
     public bool FoldBatchNorm { get; set; } = true;
 
-    /// <summary>Number format of the class-map forward pass (gradient-based maps always run in float32).</summary>
+    /// <summary>Number format of the served forward pass; every class-map method reads its activations.</summary>
     public InferencePrecision Precision { get; set; } = InferencePrecision.Auto;
+
+    /// <summary>True when served copies compute in bfloat16: asked for, or automatic on a CPU with native bf16.</summary>
+    public bool UsesBFloat16 => Precision == InferencePrecision.BFloat16 || (Precision == InferencePrecision.Auto && CpuFeatures.HasNativeBFloat16);
+
+    /// <summary>
+    /// Most models kept loaded at once (each holds its own weights): enough for a comparison across
+    /// models; the least recently used one is let go when another is asked for.
+    /// </summary>
+    [Range(1, 32)] public int MaxLoadedModels { get; set; } = 4;
 }
 
 public enum InferencePrecision
@@ -72,24 +82,4 @@ public enum InferencePrecision
 
     /// <summary>bfloat16 where the CPU has native bf16 instructions (AVX512-BF16 or AMX), float32 elsewhere.</summary>
     Auto,
-}
-
-public static class CpuFeatures
-{
-    private static readonly Lazy<bool> NativeBf16 = new(() =>
-    {
-        try
-        {
-            var info = File.ReadAllText("/proc/cpuinfo");
-            return info.Contains("avx512_bf16", StringComparison.Ordinal) || info.Contains("amx_bf16", StringComparison.Ordinal);
-        }
-        catch (IOException) { return false; }
-        catch (UnauthorizedAccessException) { return false; }
-    });
-
-    /// <summary>True where /proc/cpuinfo lists AVX512-BF16 or AMX-BF16 (false off Linux: bf16 must then be asked for).</summary>
-    public static bool HasNativeBFloat16 => NativeBf16.Value;
-
-    public static bool UsesBFloat16(InferencePrecision precision) =>
-        precision == InferencePrecision.BFloat16 || (precision == InferencePrecision.Auto && HasNativeBFloat16);
 }

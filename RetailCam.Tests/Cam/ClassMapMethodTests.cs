@@ -7,10 +7,10 @@ namespace RetailCam.Tests.Cam;
 
 public class ClassMapMethodTests
 {
-    public static TheoryData<ClassMapKind, int> MethodsAndSizes()
+    public static TheoryData<string, int> MethodsAndSizes()
     {
-        var data = new TheoryData<ClassMapKind, int>();
-        foreach (var kind in Enum.GetValues<ClassMapKind>())
+        var data = new TheoryData<string, int>();
+        foreach (var kind in ClassMapMethods.Names)
         foreach (var size in new[] { 16, 32, 56 })
             data.Add(kind, size);
         return data;
@@ -18,14 +18,14 @@ public class ClassMapMethodTests
 
     [Theory]
     [MemberData(nameof(MethodsAndSizes))]
-    public void Every_method_gives_normalised_maps_at_feature_resolution_and_upsamples_to_the_image(ClassMapKind kind, int size)
+    public void Every_method_gives_normalised_maps_at_feature_resolution_and_upsamples_to_the_image(string kind, int size)
     {
         using var scope = NewDisposeScope();
         var network = TinyNetworks.Create();
         network.eval();
         var images = TinyNetworks.Images(2, size);
 
-        using var result = ClassMapMethod.For(kind).Compute(network, images, new ClassTarget([0, 2]));
+        using var result = ClassMapMethods.Parse(kind).Compute(network, images, new ClassTarget([0, 2]));
 
         Assert.Equal(new long[] { 2, size / 4, size / 4 }, result.Maps.shape);
         Assert.Equal(new long[] { 2, 3 }, result.Logits.shape);
@@ -57,6 +57,9 @@ public class ClassMapMethodTests
             // d logit_c / d A_k(i,j) = W[c,k] / (h·w) for global average pooling, so mean over (i,j)·(h·w) = W[c,k].
             var expected = network.Head.ClassWeights.detach()[c].expand(3, -1);
             Assert.True((weights * cells - expected).abs().max().item<float>() < 1e-5f);
+            // The served path reads these gradients from the head instead of a backward pass.
+            var fromHead = ClassMapMethod.HeadGradients(network.Head, ClassTarget.Same(c, 3), activations.shape[2], activations.shape[3]).expand_as(gradients);
+            Assert.True((fromHead - gradients).abs().max().item<float>() < 1e-7f);
         }
     }
 
@@ -91,10 +94,10 @@ public class ClassMapMethodTests
     }
 
     [Theory]
-    [InlineData(ClassMapKind.Cam)]
-    [InlineData(ClassMapKind.GradCam)]
-    [InlineData(ClassMapKind.GradCamPlusPlus)]
-    public void Computing_a_map_mutates_neither_the_input_nor_the_parameters_gradients(ClassMapKind kind)
+    [InlineData("cam")]
+    [InlineData("gradcam")]
+    [InlineData("gradcam++")]
+    public void Computing_a_map_mutates_neither_the_input_nor_the_parameters_gradients(string kind)
     {
         using var scope = NewDisposeScope();
         var network = TinyNetworks.Create();
@@ -102,7 +105,7 @@ public class ClassMapMethodTests
         var images = TinyNetworks.Images(2, 32);
         var before = images.clone();
 
-        using var result = ClassMapMethod.For(kind).Compute(network, images, new ClassTarget([0, 1]));
+        using var result = ClassMapMethods.Parse(kind).Compute(network, images, new ClassTarget([0, 1]));
 
         Assert.Equal(0f, (images - before).abs().max().item<float>());
         Assert.False(images.requires_grad);
@@ -110,14 +113,14 @@ public class ClassMapMethodTests
     }
 
     [Theory]
-    [InlineData(ClassMapKind.Cam)]
-    [InlineData(ClassMapKind.GradCamPlusPlus)]
-    public void Hundred_computations_leave_no_live_tensors_behind(ClassMapKind kind)
+    [InlineData("cam")]
+    [InlineData("gradcam++")]
+    public void Hundred_computations_leave_no_live_tensors_behind(string kind)
     {
         var network = TinyNetworks.Create();
         network.eval();
         using var images = TinyNetworks.Images(2, 32);
-        var method = ClassMapMethod.For(kind);
+        var method = ClassMapMethods.Parse(kind);
         var target = new ClassTarget([0, 1]);
 
         void Once()

@@ -87,4 +87,76 @@ public class LocalisationTests
         Assert.InRange(score.BestThreshold, 0.05, 0.3);
         Assert.Equal(3, score.Samples);
     }
+
+    /// <summary>A map that is 1 inside the box and 0 elsewhere: its largest component is that box at any threshold.</summary>
+    private static float[] Plateau(int width, int height, PixelBox box)
+    {
+        var map = new float[width * height];
+        for (var y = box.YMin; y < box.YMax; y++)
+        for (var x = box.XMin; x < box.XMax; x++)
+            map[y * width + x] = 1f;
+        return map;
+    }
+
+    [Fact]
+    public void Max_box_accuracy_and_mean_iou_match_values_worked_out_by_hand()
+    {
+        // Predicted boxes are plateaus, so the box the metric finds is known without running it:
+        // sample 1: predicted [0,0)-(10,10), truth (0,0)-(10,10): IoU 1.
+        // sample 2: predicted (0,0)-(10,10), truth (5,0)-(15,10): overlap 5·10 = 50, union 150, IoU 1/3 (wrong).
+        // sample 3: predicted (0,0)-(10,10), truth (2,0)-(12,10): overlap 80, union 120, IoU 2/3 (right).
+        // sample 4: predicted (0,0)-(10,10), truths (20,20)-(30,30) [IoU 0] and (0,0)-(10,5) [overlap 50, union 100, IoU 1/2]: best 1/2 (right, ≥ 0.5).
+        var predicted = new PixelBox(0, 0, 10, 10);
+        var map = Plateau(32, 32, predicted);
+        var samples = new[]
+        {
+            new LocalisationSample(map, 32, 32, [new PixelBox(0, 0, 10, 10)]),
+            new LocalisationSample(map, 32, 32, [new PixelBox(5, 0, 15, 10)]),
+            new LocalisationSample(map, 32, 32, [new PixelBox(2, 0, 12, 10)]),
+            new LocalisationSample(map, 32, 32, [new PixelBox(20, 20, 30, 30), new PixelBox(0, 0, 10, 5)]),
+        };
+
+        var score = LocalisationMetrics.Score(samples, [0.5]);
+
+        Assert.Equal(3.0 / 4.0, score.MaxBoxAcc, 12);
+        Assert.Equal((1.0 + 1.0 / 3.0 + 2.0 / 3.0 + 0.5) / 4.0, score.MeanIoU, 12);
+        Assert.Equal(0.5, score.BestThreshold);
+    }
+
+    [Fact]
+    public void Max_box_accuracy_takes_the_best_threshold_with_boxes_worked_out_by_hand()
+    {
+        // A 20×10 map: a core of 1.0 at columns 4–7 and a halo of 0.3 over columns 0–11 (rows 0–9).
+        // At τ = 0.2 the box is the halo (0,0)-(12,10); at τ = 0.5 the core (4,0)-(8,10).
+        // Truth (0,0)-(12,10): IoU 1 at τ = 0.2, 40/120 = 1/3 at τ = 0.5.
+        var map = new float[20 * 10];
+        for (var y = 0; y < 10; y++)
+        for (var x = 0; x < 12; x++)
+            map[y * 20 + x] = x is >= 4 and < 8 ? 1f : 0.3f;
+        var samples = new[] { new LocalisationSample(map, 20, 10, [new PixelBox(0, 0, 12, 10)]) };
+
+        var score = LocalisationMetrics.Score(samples, [0.5, 0.2]);
+
+        Assert.Equal(1.0, score.MaxBoxAcc, 12);
+        Assert.Equal(0.2, score.BestThreshold);
+        Assert.Equal(1.0, score.MeanIoU, 12);
+        Assert.Equal(1.0 / 3.0, LocalisationMetrics.Score(samples, [0.5]).MeanIoU, 12);
+        Assert.Equal(0.0, LocalisationMetrics.Score(samples, [0.5]).MaxBoxAcc);
+    }
+
+    [Fact]
+    public void A_box_outlines_what_its_overlay_shows_hot()
+    {
+        // A 4×4 map with one hot cell, for a 90×60 photo: the overlay is drawn on the same upsampled grid,
+        // so every pixel at or above the threshold lies inside the box and the box's edges touch such pixels.
+        var map = new float[16];
+        map[1 * 4 + 2] = 1f;
+        var box = Localisation.ProductBoxes(map, 4, 4, 90, 60, 0.5).Single();
+        var upsampled = MapUpsampling.Bilinear(map, 4, 4, 90, 60);
+        var hot = Enumerable.Range(0, upsampled.Length).Where(i => upsampled[i] >= 0.5f).Select(i => (X: i % 90, Y: i / 90)).ToList();
+
+        Assert.NotEmpty(hot);
+        Assert.All(hot, p => Assert.True(box.Contains(p.X, p.Y), $"hot pixel {p} outside {box}"));
+        Assert.Equal((hot.Min(p => p.X), hot.Min(p => p.Y), hot.Max(p => p.X) + 1, hot.Max(p => p.Y) + 1), (box.XMin, box.YMin, box.XMax, box.YMax));
+    }
 }

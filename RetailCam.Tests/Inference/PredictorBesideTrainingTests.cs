@@ -36,9 +36,9 @@ public sealed class PredictorBesideTrainingTests : IDisposable
         var training = Task.Factory.StartNew(() => new Trainer(network, options, SyntheticShapes.Categories, trainSet.AsBatches(32, true),
             validationSet.AsBatches(48, false), run, events).Run(false, stopTraining.Token), TaskCreationOptions.LongRunning);
 
-        using var predictor = new Predictor(new PredictorOptions { MaxBatch = 8 });
         Assert.True(SpinWait.SpinUntil(() => improved.Count > 0 || training.IsCompleted, TimeSpan.FromMinutes(2)));
-        predictor.UseModel(run.Paths.ModelFolder, "best@1");
+        // The run publishes each better model into the same folder: the predictor notices by itself.
+        using var predictor = Predictor.ForFolder(run.Paths.ModelFolder, new PredictorOptions { MaxBatch = 8 }, TorchSharp.torch.CPU, "best");
 
         var answeredDuringTraining = 0;
         var photos = Enumerable.Range(0, 6).Select(i => ImageTensors.ToImage(trainSet.Batch([i]))).ToList();
@@ -54,11 +54,7 @@ public sealed class PredictorBesideTrainingTests : IDisposable
         var seen = 1;
         while (!training.IsCompleted)
         {
-            if (improved.Count > seen)
-            {
-                seen = improved.Count;
-                predictor.UseModel(run.Paths.ModelFolder, $"best@{seen}");
-            }
+            seen = improved.Count;
             if (seen >= 2 && Volatile.Read(ref answeredDuringTraining) >= 20) stopTraining.Cancel();
             await Task.Delay(20);
         }
@@ -69,7 +65,11 @@ public sealed class PredictorBesideTrainingTests : IDisposable
         Assert.True(seen >= 2, $"the model improved {seen} time(s) in {summary.EpochsCompleted} epochs");
         Assert.True(answeredDuringTraining >= 20, $"{answeredDuringTraining} predictions answered during training");
         var last = await predictor.PredictAsync(photos[0], "after");
-        Assert.Equal($"best@{seen}", last.ModelId);
+        Assert.Equal("best", last.ModelId);
+        // The last answer is the final best model's: a fresh predictor of the folder agrees with it.
+        using var fresh = Predictor.ForFolder(run.Paths.ModelFolder, new PredictorOptions(), TorchSharp.torch.CPU);
+        var expected = await fresh.PredictAsync(photos[0], "fresh");
+        Assert.All(last.Probabilities.Zip(expected.Probabilities), p => Assert.Equal(p.Second, p.First, 5));
         foreach (var photo in photos) photo.Dispose();
         network.Dispose();
     }

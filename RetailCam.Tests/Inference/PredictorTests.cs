@@ -4,6 +4,7 @@ using RetailCam.Engine.Inference;
 using RetailCam.Tests.Support;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
+using static TorchSharp.torch;
 
 namespace RetailCam.Tests.Inference;
 
@@ -37,8 +38,7 @@ public sealed class PredictorTests : IDisposable
     [Fact]
     public async Task Concurrent_requests_are_batched_and_each_gets_its_own_answer()
     {
-        using var predictor = new Predictor(new PredictorOptions { MaxBatch = 8, MaxWaitMilliseconds = 20 });
-        predictor.UseModel(SaveTinyModel("m1", 1));
+        using var predictor = Predictor.ForFolder(SaveTinyModel("m1", 1), new PredictorOptions { MaxBatch = 8, MaxWaitMilliseconds = 20 }, CPU);
         var photos = Enumerable.Range(0, 24).Select(i => Photo(i)).ToList();
 
         var alone = await predictor.PredictAsync(photos[5], "alone");
@@ -56,10 +56,8 @@ public sealed class PredictorTests : IDisposable
     public async Task Channels_last_input_gives_the_same_answers_as_the_default_layout()
     {
         var model = SaveTinyModel("m1", 4);
-        using var plain = new Predictor();
-        using var channelsLast = new Predictor(new PredictorOptions { ChannelsLast = true });
-        plain.UseModel(model);
-        channelsLast.UseModel(model);
+        using var plain = Predictor.ForFolder(model, new PredictorOptions { ChannelsLast = false }, CPU);
+        using var channelsLast = Predictor.ForFolder(model, new PredictorOptions { ChannelsLast = true }, CPU);
         var photos = Enumerable.Range(0, 3).Select(i => Photo(20 + i)).ToList();
 
         var expected = await Task.WhenAll(photos.Select((p, i) => plain.PredictAsync(p, $"p{i}")));
@@ -76,8 +74,7 @@ public sealed class PredictorTests : IDisposable
     [Fact]
     public async Task Category_path_sums_leaf_probabilities_up_the_tree()
     {
-        using var predictor = new Predictor();
-        predictor.UseModel(SaveTinyModel("m1", 2));
+        using var predictor = Predictor.ForFolder(SaveTinyModel("m1", 2), new PredictorOptions(), CPU);
         using var photo = Photo(3);
 
         var prediction = await predictor.PredictAsync(photo, "p", new PredictRequestOptions { TopK = 3 });
@@ -95,13 +92,13 @@ public sealed class PredictorTests : IDisposable
     }
 
     [Theory]
-    [InlineData(ClassMapKind.Cam)]
-    [InlineData(ClassMapKind.GradCam)]
-    [InlineData(ClassMapKind.GradCamPlusPlus)]
-    public async Task Maps_of_chosen_classes_come_back_normalised_and_boxes_lie_inside_the_photo(ClassMapKind method)
+    [InlineData("cam")]
+    [InlineData("gradcam")]
+    [InlineData("gradcam++")]
+    public async Task Maps_of_chosen_classes_come_back_normalised_and_boxes_lie_inside_the_photo(string name)
     {
-        using var predictor = new Predictor(new PredictorOptions { BoxConfidence = 0 });
-        predictor.UseModel(SaveTinyModel("m1", 4));
+        var method = ClassMapMethods.Parse(name);
+        using var predictor = Predictor.ForFolder(SaveTinyModel("m1", 4), new PredictorOptions { BoxConfidence = 0 }, CPU);
         using var photo = Photo(5, 120, 80);
 
         var prediction = await predictor.PredictAsync(photo, "p", new PredictRequestOptions { Method = method, MapClasses = [1, 3] });
@@ -123,12 +120,12 @@ public sealed class PredictorTests : IDisposable
     }
 
     [Fact]
-    public async Task Switching_models_drops_no_request_and_later_requests_use_the_new_model()
+    public async Task Publishing_a_newer_model_drops_no_request_and_later_requests_use_the_new_model()
     {
-        using var predictor = new Predictor(new PredictorOptions { MaxBatch = 4 });
-        predictor.UseModel(SaveTinyModel("old", 6), "old");
-        var newer = SaveTinyModel("new", 7);
+        var shelf = SaveTinyModel("shelf", 6);
+        using var predictor = Predictor.ForFolder(shelf, new PredictorOptions { MaxBatch = 4 }, CPU, "shelf");
         using var photo = Photo(8);
+        var old = await predictor.PredictAsync(photo, "before");
 
         var running = Enumerable.Range(0, 40).Select(i => Task.Run(async () =>
         {
@@ -136,25 +133,47 @@ public sealed class PredictorTests : IDisposable
             return await predictor.PredictAsync(photo, $"p{i}");
         })).ToList();
         await Task.Delay(15);
-        predictor.UseModel(newer, "new");
+        SaveTinyModel("shelf", 7);
         var results = await Task.WhenAll(running);
         var after = await predictor.PredictAsync(photo, "after");
 
+        static bool Same(Prediction a, Prediction b) => a.Probabilities.Zip(b.Probabilities).All(p => Math.Abs(p.First - p.Second) < 1e-6);
+        Assert.False(Same(old, after), "the republished model must answer differently");
         Assert.Equal(40, results.Length);
-        Assert.All(results, r => Assert.Contains(r.ModelId, new[] { "old", "new" }));
-        Assert.Equal("new", after.ModelId);
+        Assert.All(results, r => Assert.True(Same(r, old) || Same(r, after), "each answer comes from the old or the new model, whole"));
+        Assert.All(results.Append(after), r => Assert.Equal("shelf", r.ModelId));
     }
 
     [Fact]
-    public async Task Asking_before_a_model_is_loaded_or_for_a_class_that_does_not_exist_fails_clearly()
+    public async Task One_predictor_serves_several_models_by_id_each_with_its_own_answer()
     {
-        using var predictor = new Predictor();
+        var first = SaveTinyModel("first", 21);
+        var second = SaveTinyModel("second", 22);
+        var folders = new Dictionary<string, string> { ["first"] = first, ["second"] = second };
+        using var predictor = new Predictor(new PredictorOptions(), CPU, id => folders.TryGetValue(id, out var f) ? ModelSource.ForFolder(f, id) : null);
+        using var alone = Predictor.ForFolder(second, new PredictorOptions(), CPU);
+        using var photo = Photo(23);
+
+        var answers = await Task.WhenAll(Enumerable.Range(0, 8).Select(i => predictor.PredictAsync(photo, $"p{i}", new PredictRequestOptions { ModelId = i % 2 == 0 ? "first" : "second" })));
+        var reference = await alone.PredictAsync(photo, "reference");
+
+        Assert.Equal(["first", "second", "first", "second", "first", "second", "first", "second"], answers.Select(a => a.ModelId));
+        Assert.All(answers.Where(a => a.ModelId == "second"), a => Assert.All(a.Probabilities.Zip(reference.Probabilities), p => Assert.Equal(p.Second, p.First, 5)));
+        Assert.NotEqual(answers[0].Probabilities[0], answers[1].Probabilities[0], 6);
+        await Assert.ThrowsAsync<KeyNotFoundException>(() => predictor.LoadAsync("third"));
+    }
+
+    [Fact]
+    public async Task Asking_without_a_model_or_for_a_class_that_does_not_exist_fails_clearly()
+    {
+        using var predictor = new Predictor(new PredictorOptions(), CPU, _ => null);
         using var photo = Photo(9);
         Assert.Throws<InvalidOperationException>(() => { _ = predictor.PredictAsync(photo, "p"); });
+        Assert.Throws<KeyNotFoundException>(() => { _ = predictor.PredictAsync(photo, "p", new PredictRequestOptions { ModelId = "nowhere" }); });
 
-        predictor.UseModel(SaveTinyModel("m1", 10));
-        Assert.Throws<ArgumentOutOfRangeException>(() => { _ = predictor.PredictAsync(photo, "p", new PredictRequestOptions { MapClasses = [9] }); });
-        var fine = await predictor.PredictAsync(photo, "p");
+        using var served = Predictor.ForFolder(SaveTinyModel("m1", 10), new PredictorOptions(), CPU);
+        Assert.Throws<ArgumentOutOfRangeException>(() => { _ = served.PredictAsync(photo, "p", new PredictRequestOptions { MapClasses = [9] }); });
+        var fine = await served.PredictAsync(photo, "p");
         Assert.NotEmpty(fine.Top);
     }
 
@@ -163,10 +182,8 @@ public sealed class PredictorTests : IDisposable
     {
         var model = SaveTinyModel("m1", 12);
         using var photo = Photo(13, 300, 200);
-        using var atModelSize = new Predictor(new PredictorOptions { BoxConfidence = 0 });
-        using var larger = new Predictor(new PredictorOptions { BoxConfidence = 0, InputSize = 128 });
-        atModelSize.UseModel(model);
-        larger.UseModel(model);
+        using var atModelSize = Predictor.ForFolder(model, new PredictorOptions { BoxConfidence = 0 }, CPU);
+        using var larger = Predictor.ForFolder(model, new PredictorOptions { BoxConfidence = 0, InputSize = 128 }, CPU);
 
         var coarse = await atModelSize.PredictAsync(photo, "p");
         var fine = await larger.PredictAsync(photo, "p");
@@ -182,7 +199,7 @@ public sealed class PredictorTests : IDisposable
             Assert.InRange(b.XMax, 1, 300);
             Assert.InRange(b.YMax, 1, 200);
         });
-        Assert.Throws<ArgumentOutOfRangeException>(() => new Predictor(new PredictorOptions { InputSize = 16 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new Predictor(new PredictorOptions { InputSize = 16 }, CPU, _ => null));
         // Configuration is checked by the same rule at start-up.
         static bool Valid(PredictorOptions o) => System.ComponentModel.DataAnnotations.Validator.TryValidateObject(o, new(o), null, validateAllProperties: true);
         Assert.False(Valid(new PredictorOptions { InputSize = 16 }));
@@ -194,9 +211,9 @@ public sealed class PredictorTests : IDisposable
     [Fact]
     public void Bilinear_upsampling_keeps_constant_maps_constant_and_corners_at_their_cells()
     {
-        var constant = Predictor.UpsampleBilinear(Enumerable.Repeat(0.5f, 16).ToArray(), 4, 4, 10, 7);
+        var constant = MapUpsampling.Bilinear(Enumerable.Repeat(0.5f, 16).ToArray(), 4, 4, 10, 7);
         Assert.All(constant, v => Assert.Equal(0.5f, v, 6));
-        var ramp = Predictor.UpsampleBilinear(new float[] { 0, 1, 0, 1 }, 2, 2, 8, 8);
+        var ramp = MapUpsampling.Bilinear(new float[] { 0, 1, 0, 1 }, 2, 2, 8, 8);
         Assert.Equal(0f, ramp[0], 6);
         Assert.Equal(1f, ramp[7], 6);
     }

@@ -38,7 +38,8 @@ public class DataRootLayoutTests
     [InlineData("a\\b")]
     [InlineData("/etc")]
     [InlineData(".hidden")]
-    [InlineData("run id")]
+    [InlineData("trailing ")]
+    [InlineData("tab\tname")]
     [InlineData("run%2F..")]
     [InlineData("ré")]
     public void Ids_that_are_not_plain_names_are_refused_for_every_segment(string id)
@@ -78,7 +79,7 @@ public class DataRootLayoutTests
         Directory.CreateDirectory(Path.Combine(layout.RunsFolder, "b-run"));
         Directory.CreateDirectory(Path.Combine(layout.RunsFolder, "a-run"));
         Directory.CreateDirectory(Path.Combine(layout.RunsFolder, ".partial"));
-        Directory.CreateDirectory(Path.Combine(layout.RunsFolder, "with space"));
+        Directory.CreateDirectory(Path.Combine(layout.RunsFolder, "with space "));
         Assert.Equal(["a-run", "b-run"], layout.RunIds());
     }
 }

@@ -64,8 +64,8 @@ public sealed class BatchNormFoldingTests : IDisposable
         }
         // Grad-CAM differentiates with respect to activations, which folding leaves as they were.
         var target = new ClassTarget([1, 2]);
-        using var plainMaps = ClassMapMethod.For(ClassMapKind.GradCam).Compute(plain.Network, images, target);
-        using var foldedMaps = ClassMapMethod.For(ClassMapKind.GradCam).Compute(folded.Network, images, target);
+        using var plainMaps = ClassMapMethods.GradCam.Compute(plain.Network, images, target);
+        using var foldedMaps = ClassMapMethods.GradCam.Compute(folded.Network, images, target);
         Assert.True(foldedMaps.Maps.allclose(plainMaps.Maps, rtol: 1e-3, atol: 1e-3));
 
         Assert.Throws<InvalidOperationException>(() => folded.Network.train());
@@ -78,10 +78,8 @@ public sealed class BatchNormFoldingTests : IDisposable
         using (var network = CamNetworkFactory.CreatePretrainedResNet18(classCount: 3))
             ModelFolder.Save(Folder, network, ModelManifest.Describe(network, ["A/x", "A/y", "B"], inputSize: 64));
         using var photo = TestImages.Coordinates(90, 70);
-        using var folding = new Predictor(new PredictorOptions { Precision = InferencePrecision.Float32 });
-        using var notFolding = new Predictor(new PredictorOptions { Precision = InferencePrecision.Float32, FoldBatchNorm = false });
-        folding.UseModel(Folder);
-        notFolding.UseModel(Folder);
+        using var folding = Predictor.ForFolder(Folder, new PredictorOptions { Precision = InferencePrecision.Float32 }, CPU);
+        using var notFolding = Predictor.ForFolder(Folder, new PredictorOptions { Precision = InferencePrecision.Float32, FoldBatchNorm = false }, CPU);
 
         var a = await folding.PredictAsync(photo, "p");
         var b = await notFolding.PredictAsync(photo, "p");

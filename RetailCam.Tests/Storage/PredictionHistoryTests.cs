@@ -27,7 +27,7 @@ public class PredictionHistoryTests : IAsyncLifetime
         TopCategory = category,
         TopProbability = 0.5,
         ResultJson = "{}",
-        Method = nameof(ClassMapKind.Cam),
+        Method = ClassMapMethods.Cam.Name,
     };
 
     [Fact]
@@ -61,12 +61,12 @@ public class PredictionHistoryTests : IAsyncLifetime
             Probabilities: [0.81, 0.12, 0.07],
             ModelId: "run-7");
 
-        var added = await root.Predictions.AddAsync(prediction, hash.ToUpperInvariant(), ClassMapKind.GradCam);
+        var added = await root.Predictions.AddAsync(prediction, hash.ToUpperInvariant(), ClassMapMethods.GradCam);
         var found = await root.Predictions.GetAsync(added.Id);
 
         Assert.NotNull(found);
         Assert.Equal(hash, found.ContentHash);
-        Assert.Equal(("run-7", "shelf.png", "Footwear/Sneaker", 0.81, "GradCam"), (found.ModelId, found.FileName, found.TopCategory, found.TopProbability, found.Method));
+        Assert.Equal(("run-7", "shelf.png", "Footwear/Sneaker", 0.81, "gradcam"), (found.ModelId, found.FileName, found.TopCategory, found.TopProbability, found.Method));
         Assert.Equal(JsonSerializer.Serialize(PredictionJson.Describe(prediction)), found.ResultJson);
         Assert.Null(await root.Predictions.GetAsync(Guid.NewGuid()));
     }

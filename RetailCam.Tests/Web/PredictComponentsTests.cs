@@ -46,13 +46,13 @@ public class PredictComponentsTests : ComponentTestBase
         var card = Render<ResultCard>(p => p
             .Add(c => c.Result, Result())
             .Add(c => c.Categories, Categories)
-            .Add(c => c.Method, ClassMapKind.GradCam)
+            .Add(c => c.Method, ClassMapMethods.GradCam)
             .Add(c => c.ColourMap, "turbo"));
 
         Assert.Equal(1, card.Instance.SelectedClass);
         var heat = card.Find("[data-testid=heatmap]").GetAttribute("src")!;
         Assert.Contains("class=1", heat);
-        Assert.Contains("method=GradCam", heat);
+        Assert.Contains("method=gradcam&", heat);
         Assert.Contains("colour=turbo", heat);
         var boxes = card.FindAll("[data-testid=box]");
         Assert.Single(boxes);

@@ -64,7 +64,7 @@ public static class PredictApi
                 model = summary.ModelId,
                 @class = summary.ClassIndex,
                 category = summary.Category,
-                method = summary.Method.ToString(),
+                method = summary.Method.Name,
                 probability = Math.Round(summary.Probability, 6),
                 width = summary.Width,
                 height = summary.Height,
@@ -118,30 +118,20 @@ public static class PredictApi
         if (files.Count == 0)
             return Results.Problem("No photo received: send one or more files in the multipart field 'images'.", statusCode: StatusCodes.Status400BadRequest, title: "No photos");
 
-        var decoderLimit = service.Decoder.Options.MaxBytes;
         var results = new List<object>();
         var errors = new List<(int Status, string File, string Message)>();
         foreach (var file in files)
         {
-            try
+            var outcome = await service.PredictUploadAsync(file.FileName, file.Length, _ => file.OpenReadStream(), cancellationToken: cancellationToken);
+            if (outcome.NoModel)
+                return Results.Problem(outcome.Error, statusCode: StatusCodes.Status503ServiceUnavailable, title: "No model yet");
+            if (outcome.Result is { } result)
             {
-                if (file.Length > decoderLimit)
-                    throw new ImageDecodeException(ImageDecodeErrorKind.TooLarge, file.FileName, $"is {file.Length:N0} bytes; the limit is {decoderLimit:N0}.");
-                using var buffer = new MemoryStream((int)file.Length);
-                await file.CopyToAsync(buffer, cancellationToken);
-                var result = await service.PredictAsync(buffer.ToArray(), file.FileName, cancellationToken: cancellationToken);
                 results.Add(PredictionJson.Describe(result.Prediction));
+                continue;
             }
-            catch (ImageDecodeException ex)
-            {
-                var status = StatusOf(ex.Kind);
-                errors.Add((status, file.FileName, ex.Message));
-                results.Add(new { file = file.FileName, error = ex.Message, errorKind = ex.Kind.ToString() });
-            }
-            catch (NoModelException ex)
-            {
-                return Results.Problem(ex.Message, statusCode: StatusCodes.Status503ServiceUnavailable, title: "No model yet");
-            }
+            errors.Add((outcome.DecodeError is { } kind ? StatusOf(kind) : StatusCodes.Status400BadRequest, file.FileName, outcome.Message!));
+            results.Add(new { file = file.FileName, error = outcome.Message, errorKind = outcome.DecodeError?.ToString() });
         }
 
         if (errors.Count == files.Count)
@@ -188,14 +178,14 @@ public static class PredictApi
         _ => StatusCodes.Status400BadRequest,
     };
 
-    private static bool TryParse(string? method, string? colour, out ClassMapKind kind, out ColourMap palette, out IResult? problem)
+    private static bool TryParse(string? method, string? colour, out ClassMapMethod kind, out ColourMap palette, out IResult? problem)
     {
-        kind = ClassMapKind.Cam;
+        kind = method is null ? ClassMapMethods.Default : ClassMapMethods.Find(method)!;
         palette = ColourMap.Jet;
         problem = null;
-        if (method is not null && !Enum.TryParse(method, ignoreCase: true, out kind))
+        if (kind is null)
         {
-            problem = Results.Problem($"method must be one of {string.Join(", ", Enum.GetNames<ClassMapKind>())}.", statusCode: StatusCodes.Status400BadRequest);
+            problem = Results.Problem($"method must be one of {string.Join(", ", ClassMapMethods.Names)}.", statusCode: StatusCodes.Status400BadRequest);
             return false;
         }
         try

@@ -55,7 +55,7 @@ public sealed class CatalogueJobs(PredictionService predictions, IOptions<Engine
     public async Task<CatalogueJob> StartAsync(int rootIndex, string relative)
     {
         var folder = Roots.Resolve(rootIndex, relative);
-        if (await predictions.EnsureModelAsync() is null) throw new NoModelException();
+        var model = await predictions.EnsureModelAsync() ?? throw new NoModelException();
         var files = FileCategoriser.FindImages(folder);
         var job = new CatalogueJob { Folder = folder, DisplayFolder = string.IsNullOrEmpty(relative) ? "/" : relative, Total = files.Count };
         jobs[job.Id] = job;
@@ -64,7 +64,8 @@ public sealed class CatalogueJobs(PredictionService predictions, IOptions<Engine
             try
             {
                 var categoriser = new FileCategoriser(predictions.Predictor, predictions.Decoder);
-                await foreach (var outcome in categoriser.CategoriseAsync(files, cancellationToken: job.Cancellation.Token))
+                // The whole job is answered by the model it started with, whatever is chosen meanwhile.
+                await foreach (var outcome in categoriser.CategoriseAsync(files, new PredictRequestOptions { ModelId = model.Id }, job.Cancellation.Token))
                 {
                     job.Add(Path.GetRelativePath(folder, outcome.Path).Replace('\\', '/'), outcome);
                     Progressed?.Invoke(job);

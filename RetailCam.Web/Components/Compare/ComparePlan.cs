@@ -12,12 +12,11 @@ public enum CompareMode
 }
 
 /// <summary>What one tile shows: the photo's map of one class, drawn by one model with one method.</summary>
-public sealed record TileSpec(string ModelId, int ClassIndex, string Category, ClassMapKind Method);
+public sealed record TileSpec(string ModelId, int ClassIndex, string Category, ClassMapMethod Method);
 
 /// <summary>Turns the user's choices into tiles; the same class keeps its name across models whose category order differs.</summary>
 public static class ComparePlan
 {
-    public static IReadOnlyList<ClassMapKind> Methods { get; } = Enum.GetValues<ClassMapKind>();
 
     /// <summary>Categories every given model knows, in the first model's order; a class can only be compared across models by name.</summary>
     public static IReadOnlyList<string> SharedCategories(IReadOnlyList<ModelInfo> models)
@@ -32,7 +31,7 @@ public static class ComparePlan
     }
 
     public static IReadOnlyList<TileSpec> Tiles(CompareMode mode, ModelInfo reference, IReadOnlyList<int> classes,
-        IReadOnlyList<ModelInfo> models, string? category, ClassMapKind method) => mode switch
+        IReadOnlyList<ModelInfo> models, string? category, ClassMapMethod method) => mode switch
     {
         CompareMode.Classes => classes.Distinct().Where(c => c >= 0 && c < reference.Categories.Count)
             .Select(c => new TileSpec(reference.Id, c, reference.Categories[c], method)).ToList(),
@@ -41,7 +40,7 @@ public static class ComparePlan
             .Where(t => t.Index >= 0)
             .Select(t => new TileSpec(t.Model.Id, t.Index, category, method)).ToList(),
         CompareMode.Methods => category is not null && IndexOf(reference.Categories, category) is >= 0 and var index
-            ? Methods.Select(m => new TileSpec(reference.Id, index, category, m)).ToList()
+            ? ClassMapMethods.All.Select(m => new TileSpec(reference.Id, index, category, m)).ToList()
             : [],
         _ => throw new ArgumentOutOfRangeException(nameof(mode), mode, null),
     };

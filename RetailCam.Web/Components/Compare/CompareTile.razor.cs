@@ -23,7 +23,7 @@ public partial class CompareTile
 
     public string MapUrl => MapUrls.Map(ContentHash, Spec.ModelId, Spec.ClassIndex, Spec.Method, ColourMap);
 
-    public string Title => $"{ShortName(Spec.Category)} / {Spec.ModelId} / {ResultCard.MethodLabel(Spec.Method)}";
+    public string Title => $"{ShortName(Spec.Category)} / {Spec.ModelId} / {Spec.Method.Label}";
 
     public string ProbabilityText => Summary is null ? "" : CategoryPath.Format(Summary.Probability);
 

@@ -25,7 +25,7 @@ public partial class Compare
     private IReadOnlyCollection<int> chosenClasses = [];
     private IReadOnlyCollection<string> chosenModels = [];
     private string? category;
-    private ClassMapKind method = ClassMapKind.Cam;
+    private ClassMapMethod method = ClassMapMethods.Default;
     private string colourMap = "jet";
     private bool showBoxes = true;
     private bool dragging;
@@ -94,44 +94,19 @@ public partial class Compare
     private async Task UploadAsync(IBrowserFile? file)
     {
         if (file is null) return;
-        var limit = Predictions.Decoder.Options.MaxBytes;
-        if (file.Size > limit)
-        {
-            notice = $"{file.Name} is {file.Size / 1e6:F1} MB; the limit is {limit / 1e6:F0} MB.";
-            return;
-        }
         busy = true;
         notice = null;
         StateHasChanged();
-        try
+        var outcome = await Predictions.PredictUploadAsync(file.Name, file.Size, limit => file.OpenReadStream(limit), TopAll());
+        busy = false;
+        if (outcome.Result is not { } result)
         {
-            using var buffer = new MemoryStream((int)file.Size);
-            await using (var stream = file.OpenReadStream(limit))
-                await stream.CopyToAsync(buffer);
-            var result = await Predictions.PredictAsync(buffer.ToArray(), file.Name, TopAll());
-            Show(result);
-            // The address names the photo, so the comparison can be reloaded or shared.
-            Navigation.NavigateTo($"compare?photo={result.ContentHash}", replace: true);
-        }
-        catch (ImageDecodeException ex)
-        {
-            notice = $"{file.Name}: {ex.Reason}";
+            notice = outcome.NoModel ? outcome.Error : outcome.Message;
             return;
         }
-        catch (NoModelException ex)
-        {
-            notice = ex.Message;
-            return;
-        }
-        catch (IOException ex)
-        {
-            notice = $"The upload failed: {ex.Message}";
-            return;
-        }
-        finally
-        {
-            busy = false;
-        }
+        Show(result);
+        // The address names the photo, so the comparison can be reloaded or shared.
+        Navigation.NavigateTo($"compare?photo={result.ContentHash}", replace: true);
         await RefreshTilesAsync();
     }
 
@@ -179,7 +154,7 @@ public partial class Compare
         await RefreshTilesAsync();
     }
 
-    private async Task SelectMethodAsync(ClassMapKind value)
+    private async Task SelectMethodAsync(ClassMapMethod value)
     {
         method = value;
         await RefreshTilesAsync();
@@ -223,7 +198,4 @@ public partial class Compare
         : reference!.Categories[index];
 
     private string ShortClassName(int index) => reference is { } r && index >= 0 && index < r.Categories.Count ? CompareTile.ShortName(r.Categories[index]) : "";
-
-    private static string ModelLabel(ModelInfo m) =>
-        m.ValidationAccuracy is { } accuracy ? $"{m.Id} · {m.Backbone} · {accuracy:P1}" : $"{m.Id} · {m.Backbone}";
 }

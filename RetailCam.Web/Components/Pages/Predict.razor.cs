@@ -12,7 +12,7 @@ public partial class Predict
     private const int MaxFiles = 50;
     private readonly List<UploadItem> items = [];
     private ModelInfo? model;
-    private ClassMapKind method = ClassMapKind.Cam;
+    private ClassMapMethod method = ClassMapMethods.Default;
     private string colourMap = "jet";
     private bool showBoxes = true;
     private bool dragging;
@@ -39,7 +39,7 @@ public partial class Predict
             model = await Predictions.EnsureModelAsync(original?.Id ?? ModelQuery);
             if (original is null)
                 notice = $"The model that made this prediction ({record.ModelId}) no longer exists; shown with {model?.Id}.";
-            if (Enum.TryParse<ClassMapKind>(record.Method, out var kind)) method = kind;
+            if (ClassMapMethods.Find(record.Method) is { } stored) method = stored;
             var result = await Predictions.PredictStoredAsync(record.ContentHash, record.FileName, new PredictRequestOptions { TopK = 5, Method = method });
             items.Add(new UploadItem(Guid.NewGuid(), record.FileName, result, null));
             return;
@@ -96,33 +96,9 @@ public partial class Predict
 
     private async Task<UploadItem> PredictOneAsync(IBrowserFile file)
     {
-        var limit = Predictions.Decoder.Options.MaxBytes;
-        if (file.Size > limit)
-            return new UploadItem(Guid.NewGuid(), file.Name, null, $"the file is {file.Size / 1e6:F1} MB; the limit is {limit / 1e6:F0} MB.");
-        try
-        {
-            using var buffer = new MemoryStream((int)file.Size);
-            await using (var stream = file.OpenReadStream(limit))
-                await stream.CopyToAsync(buffer);
-            var result = await Predictions.PredictAsync(buffer.ToArray(), file.Name, new PredictRequestOptions { TopK = 5 });
-            return new UploadItem(Guid.NewGuid(), file.Name, result, null);
-        }
-        catch (ImageDecodeException ex)
-        {
-            return new UploadItem(Guid.NewGuid(), file.Name, null, ex.Reason);
-        }
-        catch (NoModelException ex)
-        {
-            return new UploadItem(Guid.NewGuid(), file.Name, null, ex.Message);
-        }
-        catch (IOException ex)
-        {
-            return new UploadItem(Guid.NewGuid(), file.Name, null, $"the upload failed: {ex.Message}");
-        }
+        var outcome = await Predictions.PredictUploadAsync(file.Name, file.Size, limit => file.OpenReadStream(limit), new PredictRequestOptions { TopK = 5 });
+        return new UploadItem(Guid.NewGuid(), file.Name, outcome.Result, outcome.Error);
     }
-
-    private static string ModelLabel(ModelInfo m) =>
-        m.ValidationAccuracy is { } accuracy ? $"{m.Id} · {m.Backbone} · {accuracy:P1}" : $"{m.Id} · {m.Backbone}";
 
     public void Dispose() => Predictions.ModelChanged -= OnModelChanged;
 }
