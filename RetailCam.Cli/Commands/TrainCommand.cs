@@ -35,7 +35,7 @@ internal static class TrainCommand
         };
         command.SetAction((parse, cancellationToken) => CliRunner.RunAsync(_ =>
         {
-            TorchRuntime.Initialize(DeviceChoice.Auto, parse.GetValue(threads));
+            var environment = TorchRuntime.Initialize(DeviceChoice.Auto, parse.GetValue(threads));
             var spec = new TrainingJobSpec
             {
                 DataFolder = parse.GetValue(data)!.FullName,
@@ -75,7 +75,7 @@ internal static class TrainCommand
                         break;
                 }
             });
-            var result = TrainingJob.Run(spec, events, control: null, parse.GetValue(resume), cancellationToken, progress.Message);
+            var result = TrainingJob.Run(spec, environment.Device, events, control: null, parse.GetValue(resume), cancellationToken, progress.Message);
             progress.Done();
             foreach (var skipped in result.Skipped.Take(20)) Console.Error.WriteLine($"skipped {skipped.Path}: {skipped.Reason}");
 
