@@ -76,9 +76,7 @@ public sealed class Trainer(
             using var scope = NewDisposeScope();
             using var owned = loaded;
             using var batch = new LabelledBatch(loaded.Images.to(device), loaded.Labels.to(device));
-            foreach (var cb in callbacks) cb.OnBatchStarting(context, batch);
-            if (context.Cancellation.IsCancellationRequested) context.RequestStop(RunStatus.Stopped);
-            if (context.StopRequested) break;
+            if (!BeforeBatch(context, batch)) break;
 
             var (loss, correct, count) = Step(context, batch);
             context.Step++;
@@ -91,6 +89,27 @@ public sealed class Trainer(
             if (context.StopRequested) break;
         }
         return (lossSum, correctSum, seen);
+    }
+
+    /// <summary>
+    /// False when the run is to stop before this batch. A stop (or a cancellation, say during a pause)
+    /// also skips the hooks still to come, so a batch that is never trained changes no state that a
+    /// checkpoint would record (the random generator, for one).
+    /// </summary>
+    private bool BeforeBatch(TrainingContext context, LabelledBatch batch)
+    {
+        foreach (var cb in callbacks)
+        {
+            if (Stopping(context)) return false;
+            cb.OnBatchStarting(context, batch);
+        }
+        return !Stopping(context);
+    }
+
+    private static bool Stopping(TrainingContext context)
+    {
+        if (context.Cancellation.IsCancellationRequested) context.RequestStop(RunStatus.Stopped);
+        return context.StopRequested;
     }
 
     private (double Loss, long Correct, int Count) Step(TrainingContext context, LabelledBatch batch)
