@@ -6,65 +6,40 @@ using static TorchSharp.torch;
 namespace RetailCam.Engine.Training;
 
 /// <summary>What the callbacks of a run share: the network, where the run stands, and the way to stop it.</summary>
-public sealed class TrainingContext
+public sealed class TrainingContext(CamNetwork network, optim.Optimizer optimizer, Device device, TrainingOptions options, RunFolder run,
+    IReadOnlyList<string> categories, TrainingEventStream events, IReadOnlyList<ITrainingCallback> callbacks, int batchesPerEpoch,
+    TrainingPosition position, CancellationToken cancellation)
 {
-    private readonly TrainingEventStream events;
-    private readonly IReadOnlyList<ITrainingCallback> callbacks;
     private readonly Stopwatch clock = Stopwatch.StartNew();
-    private readonly double elapsedBefore;
 
-    internal TrainingContext(CamNetwork network, optim.Optimizer optimizer, Device device, TrainingOptions options, RunFolder run,
-        IReadOnlyList<string> categories, TrainingEventStream events, IReadOnlyList<ITrainingCallback> callbacks, int batchesPerEpoch,
-        TrainingPosition position, CancellationToken cancellation)
-    {
-        Network = network;
-        Optimizer = optimizer;
-        Device = device;
-        Options = options;
-        Run = run;
-        Categories = categories;
-        this.events = events;
-        this.callbacks = callbacks;
-        BatchesPerEpoch = batchesPerEpoch;
-        TotalSteps = (long)options.Epochs * batchesPerEpoch;
-        Cancellation = cancellation;
-        Step = position.Step;
-        Epoch = position.Epoch;
-        BatchInEpoch = position.BatchInEpoch;
-        BestAccuracy = position.BestAccuracy;
-        BestEpoch = position.BestEpoch;
-        EpochsCompleted = position.Epoch;
-        elapsedBefore = position.ElapsedSeconds;
-    }
-
-    public CamNetwork Network { get; }
-    public optim.Optimizer Optimizer { get; }
+    public CamNetwork Network { get; } = network;
+    public optim.Optimizer Optimizer { get; } = optimizer;
 
     /// <summary>Where the network and every batch live; anything a callback computes with the network goes here too.</summary>
-    public Device Device { get; }
+    public Device Device { get; } = device;
 
-    public TrainingOptions Options { get; }
-    public RunFolder Run { get; }
-    public IReadOnlyList<string> Categories { get; }
-    public CancellationToken Cancellation { get; }
-    public int BatchesPerEpoch { get; }
-    public long TotalSteps { get; }
+    public TrainingOptions Options { get; } = options;
+    public RunFolder Run { get; } = run;
+    public IReadOnlyList<string> Categories { get; } = categories;
+    public CancellationToken Cancellation { get; } = cancellation;
+    public int BatchesPerEpoch { get; } = batchesPerEpoch;
+    public long TotalSteps { get; } = (long)options.Epochs * batchesPerEpoch;
 
     /// <summary>Batches trained so far over the whole run.</summary>
-    public long Step { get; internal set; }
+    public long Step { get; internal set; } = position.Step;
 
-    public int Epoch { get; internal set; }
+    public int Epoch { get; internal set; } = position.Epoch;
 
     /// <summary>Batches of <see cref="Epoch"/> trained so far; the next one to train has this index.</summary>
-    public int BatchInEpoch { get; internal set; }
+    public int BatchInEpoch { get; internal set; } = position.BatchInEpoch;
 
-    public int EpochsCompleted { get; internal set; }
-    public double BestAccuracy { get; internal set; }
-    public int BestEpoch { get; internal set; }
+    public int EpochsCompleted { get; internal set; } = position.Epoch;
+    public double BestAccuracy { get; internal set; } = position.BestAccuracy;
+    public int BestEpoch { get; internal set; } = position.BestEpoch;
     public double LastValidationLoss { get; internal set; } = double.NaN;
 
     /// <summary>Wall-clock seconds of the run, including those before a resume.</summary>
-    public double ElapsedSeconds => elapsedBefore + clock.Elapsed.TotalSeconds;
+    public double ElapsedSeconds => position.ElapsedSeconds + clock.Elapsed.TotalSeconds;
 
     /// <summary>Set by the schedule before each step; reported in the batch's event.</summary>
     public double LearningRate { get; set; }
