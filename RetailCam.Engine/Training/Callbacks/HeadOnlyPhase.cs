@@ -18,7 +18,7 @@ internal sealed class HeadOnlyPhase : ITrainingCallback
     public int Order => CallbackOrder.Freezing;
 
     /// <summary>On a small dataset the fixed head-only phase would fill the whole run: capped at a tenth of it.</summary>
-    public static long Steps(TrainingContext context) => Math.Min(context.Options.HeadOnlySteps, context.TotalSteps / 10);
+    private static long Steps(TrainingContext context) => Math.Min(context.Options.HeadOnlySteps, context.TotalSteps / 10);
 
     public void OnRunStarted(TrainingContext context)
     {
