@@ -84,7 +84,7 @@ internal static class TrainCommand
                         break;
                 }
             });
-            var result = TrainingJob.Run(spec, events, control: null, parse.GetValue(resume), cancellationToken, progress.Message);
+            var result = TrainingJob.Run(spec, torch.Device, events, control: null, parse.GetValue(resume), cancellationToken, progress.Message);
             progress.Done();
             foreach (var skipped in result.Skipped.Take(20)) Console.Error.WriteLine($"skipped {skipped.Path}: {skipped.Reason}");
 

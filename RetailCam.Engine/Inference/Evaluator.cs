@@ -1,6 +1,7 @@
 using RetailCam.Engine.Cam;
 using RetailCam.Engine.Data;
 using RetailCam.Engine.Imaging;
+using RetailCam.Engine.Metrics;
 
 namespace RetailCam.Engine.Inference;
 
@@ -51,12 +52,12 @@ public sealed class Evaluator(Predictor predictor, ImageFileDecoder decoder)
             _ => catalogue.Entries,
         };
         var truthOf = entries.ToDictionary(e => e.FullPath, e => classOf[e.Category]);
-        var confusion = NewConfusion(categories.Count);
+        var confusion = new ConfusionMatrix(categories.Count);
         int done = 0, failed = 0;
         await foreach (var outcome in new FileCategoriser(predictor, decoder).CategoriseAsync(entries.Select(e => e.FullPath).ToList(), cancellationToken: cancellationToken))
         {
             done++;
-            if (outcome.Prediction is { } p) confusion[truthOf[outcome.Path]][IndexOf(categories, p.Top[0].Category)]++;
+            if (outcome.Prediction is { } p) confusion.Add(truthOf[outcome.Path], IndexOf(categories, p.Top[0].Category));
             else failed++;
             progress?.Invoke(done, entries.Count);
         }
@@ -71,7 +72,7 @@ public sealed class Evaluator(Predictor predictor, ImageFileDecoder decoder)
         if (unknown.Count > 0)
             throw new InvalidOperationException($"boxes.csv names categories the model does not have: {string.Join(", ", unknown.Take(5))}.");
         var byFile = rows.GroupBy(r => r.File).ToList();
-        var confusion = NewConfusion(categories.Count);
+        var confusion = new ConfusionMatrix(categories.Count);
         var samples = new List<LocalisationSample>();
         int done = 0, failed = 0;
 
@@ -91,7 +92,7 @@ public sealed class Evaluator(Predictor predictor, ImageFileDecoder decoder)
             var predicted = IndexOf(categories, p.Top[0].Category);
             // In a scene of several articles, naming any of them is right; otherwise the row is the first article's.
             var row = trueClasses.Contains(predicted) ? predicted : trueClasses[0];
-            confusion[row][predicted]++;
+            confusion.Add(row, predicted);
             foreach (var map in p.Maps)
             {
                 var upsampled = Predictor.UpsampleBilinear(map.Values, map.Width, map.Height, p.Width, p.Height);
@@ -104,13 +105,12 @@ public sealed class Evaluator(Predictor predictor, ImageFileDecoder decoder)
         return Report(categories, confusion, done, failed, score, started);
     }
 
-    private static EvaluationReport Report(IReadOnlyList<string> categories, int[][] confusion, int images, int failed, LocalisationScore? score, DateTime started)
+    /// <summary>Per-class accuracy names only the classes the folder has images of.</summary>
+    private static EvaluationReport Report(IReadOnlyList<string> categories, ConfusionMatrix confusion, int images, int failed, LocalisationScore? score, DateTime started)
     {
-        var total = confusion.Sum(r => r.Sum());
-        var correct = confusion.Select((r, i) => r[i]).Sum();
-        var perClass = categories.Select((c, i) => (c, i)).Where(t => confusion[t.i].Sum() > 0)
-            .ToDictionary(t => t.c, t => (double)confusion[t.i][t.i] / confusion[t.i].Sum());
-        return new EvaluationReport(images, failed, total == 0 ? 0 : (double)correct / total, perClass, categories, confusion,
+        var perClass = categories.Select((c, i) => (c, i)).Where(t => confusion.Support(t.i) > 0)
+            .ToDictionary(t => t.c, t => confusion.ClassAccuracy(t.i)!.Value);
+        return new EvaluationReport(images, failed, confusion.Accuracy, perClass, categories, confusion.ToArray(),
             score?.MaxBoxAcc, score?.MeanIoU, score?.BestThreshold, score?.Samples, (DateTime.UtcNow - started).TotalSeconds);
     }
 
@@ -127,6 +127,4 @@ public sealed class Evaluator(Predictor predictor, ImageFileDecoder decoder)
         for (var i = 0; i < categories.Count; i++) if (categories[i] == category) return i;
         throw new InvalidOperationException($"Category '{category}' is not one of the model's.");
     }
-
-    private static int[][] NewConfusion(int classes) => Enumerable.Range(0, classes).Select(_ => new int[classes]).ToArray();
 }

@@ -49,7 +49,7 @@ public sealed class ClassMapSnapshots : ITrainingCallback, IDisposable
         var (height, width) = (probes[0].Height, probes[0].Width);
         var data = new float[probes.Count * 3 * height * width];
         for (var i = 0; i < probes.Count; i++) probes[i].Rgb.CopyTo(data, i * 3 * height * width);
-        probeBatch = tensor(data, [probes.Count, 3, height, width]);
+        probeBatch = tensor(data, [probes.Count, 3, height, width], device: context.Device);
         Directory.CreateDirectory(Path.GetDirectoryName(ProbeFile(context.Run, 0))!);
         for (var i = 0; i < probes.Count; i++)
         {
@@ -81,14 +81,12 @@ public sealed class ClassMapSnapshots : ITrainingCallback, IDisposable
         lastStep = context.Step;
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var network = context.Network;
-        var wasTraining = network.training;
-        network.eval();
         try
         {
+            using var mode = new EvaluationMode(network);
             using var scope = NewDisposeScope();
             using var noGrad = no_grad();
-            var device = network.parameters().First().device;
-            using var forward = network.ForwardWithActivations(probeBatch!.to(device));
+            using var forward = network.ForwardWithActivations(probeBatch!);
             var probabilities = forward.Logits.softmax(1);
             var predicted = probabilities.argmax(1).cpu().data<long>().ToArray();
             var confidence = probabilities.max(1).values.cpu().data<float>().ToArray();
@@ -109,7 +107,6 @@ public sealed class ClassMapSnapshots : ITrainingCallback, IDisposable
         }
         finally
         {
-            network.train(wasTraining);
             Interlocked.Add(ref trainingThreadTicks, System.Diagnostics.Stopwatch.GetElapsedTime(started).Ticks);
         }
     }

@@ -1,29 +1,51 @@
-using RetailCam.Engine.Models;
-
 namespace RetailCam.Engine.Training;
 
-/// <summary>What observers on the training thread can see of a run.</summary>
-public sealed class TrainingContext(CamNetwork network, TrainingOptions options, RunFolder run, IReadOnlyList<string> categories, TrainingEventStream events)
-{
-    /// <summary>Tells every consumer of the run's event stream; thread-safe, never blocks.</summary>
-    public void Publish(TrainingEvent trainingEvent) => events.Publish(trainingEvent);
-
-    public CamNetwork Network { get; } = network;
-    public TrainingOptions Options { get; } = options;
-    public RunFolder Run { get; } = run;
-    public IReadOnlyList<string> Categories { get; } = categories;
-    public long Step { get; internal set; }
-    public int Epoch { get; internal set; }
-}
-
 /// <summary>
-/// An ordered observer that runs on the training thread between steps (fastai's callback design):
-/// it may use the network, so it must be quick; slow work (encoding, I/O) goes to its own thread.
+/// An ordered participant in the training loop (fastai's callback design). Every hook runs on the
+/// training thread, so a callback may use the network, and must be quick: slow work (encoding, I/O)
+/// goes to its own thread. Callbacks run in ascending <see cref="Order"/>; the trainer's own ones
+/// (pause, freezing, schedule, throughput, model saving, metrics, publishing, checkpoints, time
+/// budget) take the places in <see cref="CallbackOrder"/>, observers sit between them.
 /// </summary>
 public interface ITrainingCallback
 {
+    int Order => CallbackOrder.Observer;
+
     void OnRunStarted(TrainingContext context) { }
+
+    void OnEpochStarting(TrainingContext context) { }
+
+    /// <summary>The batch is already on the run's device; nothing of it has been trained yet.</summary>
+    void OnBatchStarting(TrainingContext context, LabelledBatch batch) { }
+
+    /// <summary>After the optimiser step, before the batch's event is built: where what the event reports is measured.</summary>
+    void OnStepEnded(TrainingContext context, int images) { }
+
     void OnBatchEnded(TrainingContext context, BatchEnded batch) { }
+
     void OnEpochEnded(TrainingContext context, EpochEnded epoch) { }
+
+    void OnStatusChanged(TrainingContext context, StatusChanged status) { }
+
     void OnRunEnded(TrainingContext context, RunStatus status) { }
+}
+
+/// <summary>
+/// Where the trainer's own callbacks stand. The gaps matter: models are saved before the epoch's
+/// event is written and published (a reader who sees IsBest finds the model), observers see an
+/// event after it is recorded, and checkpoints follow the observers, as a crash in one of them
+/// must leave the previous checkpoint.
+/// </summary>
+public static class CallbackOrder
+{
+    public const int Pause = 0;
+    public const int Freezing = 10;
+    public const int Schedule = 20;
+    public const int Throughput = 30;
+    public const int ModelSaving = 40;
+    public const int Metrics = 50;
+    public const int Publishing = 60;
+    public const int Observer = 100;
+    public const int Checkpoint = 200;
+    public const int TimeBudget = 300;
 }

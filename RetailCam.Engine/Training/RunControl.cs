@@ -11,8 +11,9 @@ public sealed class RunControl : IDisposable
 
     public void Resume() => running.Set();
 
-    /// <summary>Blocks while paused.</summary>
-    internal void WaitWhilePaused(CancellationToken cancellationToken) => running.Wait(cancellationToken);
+    /// <summary>Blocks while paused; false when the run was cancelled meanwhile (a stop is a request, not an exception).</summary>
+    internal bool WaitWhilePaused(CancellationToken cancellationToken) =>
+        WaitHandle.WaitAny([running.WaitHandle, cancellationToken.WaitHandle]) == 0 && !cancellationToken.IsCancellationRequested;
 
     public void Dispose() => running.Dispose();
 }

@@ -1,8 +1,6 @@
-using System.Diagnostics;
-using System.Text.Json;
-using System.Text.Json.Nodes;
+using RetailCam.Engine.Metrics;
 using RetailCam.Engine.Models;
-using RetailCam.Engine.Models.Storage;
+using RetailCam.Engine.Training.Callbacks;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -12,9 +10,10 @@ public sealed record TrainingSummary(string RunId, RunStatus Status, long Steps,
     double LastValidationLoss, double ImagesPerSecond, double Seconds);
 
 /// <summary>
-/// Fine-tunes backbone + CAM head. Runs on the calling thread (TorchSharp dispose scopes are per
-/// thread: run it on one long-running thread), one dispose scope per step, and tells observers
-/// through ordered callbacks and the event stream.
+/// Fine-tunes backbone + CAM head on <paramref name="device"/> (CPU when omitted). The loop only
+/// trains and validates; everything else a run does is an ordered callback (<see cref="CallbackOrder"/>).
+/// Runs on the calling thread (TorchSharp dispose scopes are per thread: run it on one
+/// long-running thread), one dispose scope per step.
 /// </summary>
 public sealed class Trainer(
     CamNetwork network,
@@ -25,26 +24,120 @@ public sealed class Trainer(
     RunFolder run,
     TrainingEventStream events,
     IReadOnlyList<ITrainingCallback>? callbacks = null,
-    RunControl? control = null)
+    RunControl? control = null,
+    Device? device = null)
 {
-    private readonly IReadOnlyList<ITrainingCallback> callbacks = callbacks ?? [];
-    private readonly RunControl control = control ?? new RunControl();
+    private readonly Device device = device ?? CPU;
+
+    private readonly IReadOnlyList<ITrainingCallback> callbacks = new ITrainingCallback[]
+    {
+        new PauseGate(control ?? new RunControl()), new HeadOnlyPhase(), new LearningRateScheduling(), new ThroughputMeter(),
+        new ModelSaving(), new MetricsWriter(run), new EventPublisher(events), new Checkpointing(), new TimeBudget(),
+    }.Concat(callbacks ?? []).OrderBy(c => c.Order).ToList();
 
     public TrainingSummary Run(bool resume, CancellationToken cancellationToken)
     {
-        var context = new TrainingContext(network, options, run, categories, events);
-        var device = network.parameters().First().device;
+        network.to(device);
         random.manual_seed(options.Seed);
-
+        // Frozen for the whole run, so the optimiser never holds them; the head-only phase is a callback.
         if (options.FreezeEarlyLayers) network.Backbone.FreezeEarlyLayers();
-        var trainable = network.parameters().Where(p => p.requires_grad).ToList();
-        var backboneTrainable = network.Backbone.parameters().Where(p => p.requires_grad).ToList();
-        optim.Optimizer optimizer = options.Optimizer switch
+        using var optimizer = CreateOptimizer(network.parameters().Where(p => p.requires_grad).ToList());
+        var context = Start(optimizer, resume, cancellationToken);
+        try
         {
-            OptimizerKind.SgdNesterov => optim.SGD(trainable, options.LearningRate, momentum: options.Momentum, nesterov: true, weight_decay: options.WeightDecay),
-            _ => optim.AdamW(trainable, options.LearningRate, weight_decay: options.WeightDecay),
-        };
+            while (context.Epoch < options.Epochs && !context.StopRequested)
+            {
+                var (lossSum, correct, seen) = TrainEpoch(context);
+                if (context.StopStatus == RunStatus.Stopped) break;
+                EndEpoch(context, seen == 0 ? 0 : lossSum / seen, seen == 0 ? 0 : correct / seen);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            context.RequestStop(RunStatus.Stopped); // the loader and the pause wait end a cancelled epoch this way
+        }
+        catch (Exception ex)
+        {
+            End(context, RunStatus.Failed, ex.Message);
+            throw;
+        }
+        var status = End(context, context.StopStatus ?? RunStatus.Completed, null);
+        return new TrainingSummary(run.RunId, status, context.Step, context.EpochsCompleted, context.BestAccuracy, context.LastValidationLoss,
+            context.ImagesPerSecond, context.ElapsedSeconds);
+    }
 
+    private (double LossSum, double Correct, long Seen) TrainEpoch(TrainingContext context)
+    {
+        double lossSum = 0, correctSum = 0;
+        long seen = 0;
+        foreach (var cb in callbacks) cb.OnEpochStarting(context);
+        foreach (var loaded in train.Epoch(context.Epoch, context.BatchInEpoch, context.Cancellation))
+        {
+            using var scope = NewDisposeScope();
+            using var owned = loaded;
+            using var batch = new LabelledBatch(loaded.Images.to(device), loaded.Labels.to(device));
+            if (!BeforeBatch(context, batch)) break;
+
+            var (loss, correct, count) = Step(context, batch);
+            context.Step++;
+            context.BatchInEpoch++;
+            (lossSum, correctSum, seen) = (lossSum + loss * count, correctSum + correct, seen + count);
+            foreach (var cb in callbacks) cb.OnStepEnded(context, count);
+            var ended = new BatchEnded(run.RunId, context.Step, DateTimeOffset.UtcNow, context.Epoch, context.BatchInEpoch, context.BatchesPerEpoch,
+                context.TotalSteps, loss, (double)correct / count, context.LearningRate, context.ImagesPerSecond, context.EstimatedRemaining);
+            foreach (var cb in callbacks) cb.OnBatchEnded(context, ended);
+            if (context.StopRequested) break;
+        }
+        return (lossSum, correctSum, seen);
+    }
+
+    /// <summary>
+    /// False when the run is to stop before this batch. A stop (or a cancellation, say during a pause)
+    /// also skips the hooks still to come, so a batch that is never trained changes no state that a
+    /// checkpoint would record (the random generator, for one).
+    /// </summary>
+    private bool BeforeBatch(TrainingContext context, LabelledBatch batch)
+    {
+        foreach (var cb in callbacks)
+        {
+            if (Stopping(context)) return false;
+            cb.OnBatchStarting(context, batch);
+        }
+        return !Stopping(context);
+    }
+
+    private static bool Stopping(TrainingContext context)
+    {
+        if (context.Cancellation.IsCancellationRequested) context.RequestStop(RunStatus.Stopped);
+        return context.StopRequested;
+    }
+
+    private (double Loss, long Correct, int Count) Step(TrainingContext context, LabelledBatch batch)
+    {
+        var logits = network.call(batch.Images);
+        var loss = nn.functional.cross_entropy(logits, batch.Labels, label_smoothing: options.LabelSmoothing);
+        context.Optimizer.zero_grad();
+        loss.backward();
+        context.Optimizer.step();
+        return (loss.item<float>(), logits.argmax(1).eq(batch.Labels).sum().item<long>(), (int)batch.Labels.shape[0]);
+    }
+
+    private void EndEpoch(TrainingContext context, double trainLoss, double trainAccuracy)
+    {
+        var result = Validate(context.Cancellation);
+        var isBest = result.Accuracy > context.BestAccuracy;
+        if (isBest) (context.BestAccuracy, context.BestEpoch) = (result.Accuracy, context.Epoch);
+        context.LastValidationLoss = result.Loss;
+        var ended = new EpochEnded(run.RunId, context.Step, DateTimeOffset.UtcNow, context.Epoch, trainLoss, trainAccuracy, result, isBest);
+        foreach (var cb in callbacks) cb.OnEpochEnded(context, ended);
+        context.EpochsCompleted = context.Epoch + 1;
+        if (context.StopRequested) return;
+        context.Epoch++;
+        context.BatchInEpoch = 0;
+    }
+
+    private TrainingContext Start(optim.Optimizer optimizer, bool resume, CancellationToken cancellationToken)
+    {
         var position = new TrainingPosition(0, 0, 0, -1, -1, 0, "");
         if (resume && Checkpoint.Find(run.Paths.CheckpointFolder) is not null)
         {
@@ -52,197 +145,42 @@ public sealed class Trainer(
             Checkpoint.RestoreRng(position.RngState);
             run.TruncateAfter(position.Step);
         }
-
-        var batchesPerEpoch = train.BatchesPerEpoch;
-        var totalSteps = (long)options.Epochs * batchesPerEpoch;
-        // On a small dataset the fixed warm-up and head-only phases would fill the whole run: cap each at a tenth of it.
-        var warmupSteps = (int)Math.Min(options.WarmupSteps, Math.Max(1, totalSteps / 10));
-        var headOnlySteps = Math.Min(options.HeadOnlySteps, totalSteps / 10);
-        var clock = Stopwatch.StartNew();
-        var elapsedBefore = position.ElapsedSeconds;
-        double Elapsed() => elapsedBefore + clock.Elapsed.TotalSeconds;
-
-        long step = position.Step;
-        var best = (Accuracy: position.BestAccuracy, Epoch: position.BestEpoch);
-        var lastValidationLoss = double.NaN;
-        var epochsCompleted = position.Epoch;
-        var status = RunStatus.Running;
-        double imagesPerSecond = 0;
-        var currentBatchInEpoch = position.BatchInEpoch;
-        context.Step = step;
-
-        Publish(new StatusChanged(run.RunId, step, DateTimeOffset.UtcNow, RunStatus.Running, resume && step > 0 ? $"resumed at step {step}" : null));
-        foreach (var callback in callbacks) callback.OnRunStarted(context);
-
-        TrainingPosition Position(int epoch, int batchInEpoch) =>
-            new(step, epoch, batchInEpoch, best.Accuracy, best.Epoch, Elapsed(), Checkpoint.CaptureRng());
-
-        try
-        {
-            for (var epoch = position.Epoch; epoch < options.Epochs && status == RunStatus.Running; epoch++)
-            {
-                context.Epoch = epoch;
-                var skip = epoch == position.Epoch ? position.BatchInEpoch : 0;
-                var batchInEpoch = skip;
-                currentBatchInEpoch = skip;
-                double lossSum = 0, correctSum = 0, seen = 0;
-                network.train();
-                var batchClock = Stopwatch.StartNew();
-
-                foreach (var batch in train.Epoch(epoch, skip, cancellationToken))
-                {
-                    using var scope = NewDisposeScope();
-                    using var owned = batch;
-                    if (control.IsPaused)
-                    {
-                        Publish(new StatusChanged(run.RunId, step, DateTimeOffset.UtcNow, RunStatus.Paused, null));
-                        control.WaitWhilePaused(cancellationToken);
-                        Publish(new StatusChanged(run.RunId, step, DateTimeOffset.UtcNow, RunStatus.Running, "resumed"));
-                        batchClock.Restart();
-                    }
-                    cancellationToken.ThrowIfCancellationRequested();
-
-                    var headOnly = step < headOnlySteps;
-                    foreach (var p in backboneTrainable) p.requires_grad = !headOnly;
-                    if (headOnly) network.Backbone.eval(); else network.Backbone.train();
-
-                    var progress = options.TimeBudget is { } budget
-                        ? Math.Max((double)step / totalSteps, Elapsed() / budget.TotalSeconds)
-                        : (double)step / totalSteps;
-                    var learningRate = LearningRateSchedule.At(options.LearningRate, step, warmupSteps, progress);
-                    foreach (var group in optimizer.ParamGroups) group.LearningRate = learningRate;
-
-                    var images = batch.Images.to(device);
-                    var labels = batch.Labels.to(device);
-                    var logits = network.call(images);
-                    var loss = nn.functional.cross_entropy(logits, labels, label_smoothing: options.LabelSmoothing);
-                    optimizer.zero_grad();
-                    loss.backward();
-                    optimizer.step();
-
-                    step++;
-                    batchInEpoch++;
-                    currentBatchInEpoch = batchInEpoch;
-                    context.Step = step;
-                    var count = labels.shape[0];
-                    var lossValue = loss.item<float>();
-                    var correct = logits.argmax(1).eq(labels).sum().item<long>();
-                    lossSum += lossValue * count;
-                    correctSum += correct;
-                    seen += count;
-
-                    var seconds = batchClock.Elapsed.TotalSeconds;
-                    batchClock.Restart();
-                    var instant = count / Math.Max(seconds, 1e-9);
-                    imagesPerSecond = imagesPerSecond == 0 ? instant : 0.9 * imagesPerSecond + 0.1 * instant;
-                    var remaining = options.TimeBudget is { } limit
-                        ? TimeSpan.FromSeconds(Math.Max(0, Math.Min(limit.TotalSeconds - Elapsed(), (totalSteps - step) * options.BatchSize / imagesPerSecond)))
-                        : TimeSpan.FromSeconds((totalSteps - step) * (double)options.BatchSize / Math.Max(imagesPerSecond, 1e-9));
-
-                    var batchEvent = new BatchEnded(run.RunId, step, DateTimeOffset.UtcNow, epoch, batchInEpoch, batchesPerEpoch, totalSteps,
-                        lossValue, (double)correct / count, learningRate, imagesPerSecond, remaining);
-                    run.AppendMetric(batchEvent);
-                    Publish(batchEvent);
-                    foreach (var callback in callbacks) callback.OnBatchEnded(context, batchEvent);
-
-                    if (options.CheckpointEverySteps > 0 && step % options.CheckpointEverySteps == 0)
-                        Checkpoint.Save(run.Paths.CheckpointFolder, network, optimizer, Position(epoch, batchInEpoch));
-
-                    if (options.TimeBudget is { } stopAt && Elapsed() >= stopAt.TotalSeconds)
-                    {
-                        status = RunStatus.Completed;
-                        break;
-                    }
-                }
-
-                var result = Validate(cancellationToken);
-                lastValidationLoss = result.Loss;
-                var isBest = result.Accuracy > best.Accuracy;
-                if (isBest) best = (result.Accuracy, epoch);
-                SaveModels(result, epoch, step, isBest);
-                var epochEvent = new EpochEnded(run.RunId, step, DateTimeOffset.UtcNow, epoch,
-                    seen == 0 ? 0 : lossSum / seen, seen == 0 ? 0 : correctSum / seen, result, isBest);
-                run.AppendMetric(epochEvent);
-                Publish(epochEvent);
-                foreach (var callback in callbacks) callback.OnEpochEnded(context, epochEvent);
-                epochsCompleted = epoch + 1;
-                var finishedEpoch = batchInEpoch >= batchesPerEpoch;
-                Checkpoint.Save(run.Paths.CheckpointFolder, network, optimizer,
-                    finishedEpoch ? Position(epoch + 1, 0) : Position(epoch, batchInEpoch));
-            }
-            if (status == RunStatus.Running) status = RunStatus.Completed;
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            status = RunStatus.Stopped;
-            Checkpoint.Save(run.Paths.CheckpointFolder, network, optimizer, Position(context.Epoch, currentBatchInEpoch));
-        }
-        catch (Exception ex)
-        {
-            status = RunStatus.Failed;
-            Publish(new StatusChanged(run.RunId, step, DateTimeOffset.UtcNow, status, ex.Message));
-            foreach (var callback in callbacks) callback.OnRunEnded(context, status);
-            throw;
-        }
-
-        Publish(new StatusChanged(run.RunId, step, DateTimeOffset.UtcNow, status, null));
-        foreach (var callback in callbacks) callback.OnRunEnded(context, status);
-        return new TrainingSummary(run.RunId, status, step, epochsCompleted, best.Accuracy, lastValidationLoss, imagesPerSecond, Elapsed());
+        var context = new TrainingContext(network, optimizer, device, options, run, categories, events, callbacks, train.BatchesPerEpoch, position, cancellationToken);
+        network.train();
+        context.ChangeStatus(RunStatus.Running, resume && context.Step > 0 ? $"resumed at step {context.Step}" : null);
+        foreach (var cb in callbacks) cb.OnRunStarted(context);
+        return context;
     }
+
+    private RunStatus End(TrainingContext context, RunStatus status, string? message)
+    {
+        context.ChangeStatus(status, message);
+        foreach (var cb in callbacks) cb.OnRunEnded(context, status);
+        return status;
+    }
+
+    private optim.Optimizer CreateOptimizer(IList<TorchSharp.Modules.Parameter> trainable) => options.Optimizer switch
+    {
+        OptimizerKind.SgdNesterov => optim.SGD(trainable, options.LearningRate, momentum: options.Momentum, nesterov: true, weight_decay: options.WeightDecay),
+        _ => optim.AdamW(trainable, options.LearningRate, weight_decay: options.WeightDecay),
+    };
 
     /// <summary>Accuracy, loss, per-class accuracy and confusion over the whole validation split.</summary>
     public ValidationResult Validate(CancellationToken cancellationToken)
     {
-        var classes = categories.Count;
-        var confusion = Enumerable.Range(0, classes).Select(_ => new int[classes]).ToArray();
+        var confusion = new ConfusionMatrix(categories.Count);
         double lossSum = 0;
-        var wasTraining = network.training;
-        network.eval();
-        try
+        using var mode = new EvaluationMode(network);
+        using var noGrad = no_grad();
+        foreach (var batch in validation.Epoch(0, 0, cancellationToken))
         {
-            using var noGrad = no_grad();
-            var device = network.parameters().First().device;
-            foreach (var batch in validation.Epoch(0, 0, cancellationToken))
-            {
-                using var scope = NewDisposeScope();
-                using var owned = batch;
-                var labels = batch.Labels.to(device);
-                var logits = network.call(batch.Images.to(device));
-                lossSum += nn.functional.cross_entropy(logits, labels, reduction: nn.Reduction.Sum).item<float>();
-                var predicted = logits.argmax(1).cpu().data<long>().ToArray();
-                var truth = labels.cpu().data<long>().ToArray();
-                for (var i = 0; i < truth.Length; i++) confusion[truth[i]][predicted[i]]++;
-            }
-        }
-        finally
-        {
-            network.train(wasTraining);
+            using var scope = NewDisposeScope();
+            using var owned = batch;
+            var labels = batch.Labels.to(device);
+            var logits = network.call(batch.Images.to(device));
+            lossSum += nn.functional.cross_entropy(logits, labels, reduction: nn.Reduction.Sum).item<float>();
+            confusion.Add(labels.cpu().data<long>().ToArray(), logits.argmax(1).cpu().data<long>().ToArray());
         }
         return ValidationResult.FromConfusion(confusion, lossSum);
-    }
-
-    /// <summary>
-    /// Every epoch's model as a complete folder (epochs/epoch-NNN, so maps can be compared across a
-    /// run), and the best so far in model/, so it can be served while training goes on.
-    /// </summary>
-    private void SaveModels(ValidationResult result, int epoch, long step, bool isBest)
-    {
-        var metrics = new JsonObject
-        {
-            ["validationAccuracy"] = result.Accuracy,
-            ["validationLoss"] = result.Loss,
-            ["epoch"] = epoch,
-            ["step"] = step,
-        };
-        var training = JsonSerializer.SerializeToNode(options, RunFolder.Json)!.AsObject();
-        var manifest = ModelManifest.Describe(network, categories, options.ImageSize, training, metrics);
-        ModelFolder.Save(run.Paths.EpochModelFolder(epoch), network, manifest);
-        if (isBest) ModelFolder.Save(run.Paths.ModelFolder, network, manifest);
-    }
-
-    private void Publish(TrainingEvent trainingEvent)
-    {
-        if (trainingEvent is StatusChanged) run.AppendMetric(trainingEvent);
-        events.Publish(trainingEvent);
     }
 }

@@ -1,3 +1,5 @@
+using RetailCam.Engine.Metrics;
+
 namespace RetailCam.Engine.Training;
 
 public enum RunStatus
@@ -37,11 +39,11 @@ public sealed record SnapshotTaken(
 /// <summary>Held-out metrics: accuracy, loss, per-class accuracy and the confusion matrix (rows: true class, columns: predicted).</summary>
 public sealed record ValidationResult(double Accuracy, double Loss, double[] PerClassAccuracy, int[][] Confusion, int Samples)
 {
-    public static ValidationResult FromConfusion(int[][] confusion, double lossSum)
+    /// <summary>A class without validation samples scores 0, so the per-class array keeps one entry per category.</summary>
+    public static ValidationResult FromConfusion(ConfusionMatrix confusion, double lossSum)
     {
-        var samples = confusion.Sum(row => row.Sum());
-        var correct = confusion.Select((row, i) => row[i]).Sum();
-        var perClass = confusion.Select((row, i) => row.Sum() == 0 ? 0.0 : (double)row[i] / row.Sum()).ToArray();
-        return new ValidationResult(samples == 0 ? 0 : (double)correct / samples, samples == 0 ? 0 : lossSum / samples, perClass, confusion, samples);
+        var samples = confusion.Samples;
+        var perClass = Enumerable.Range(0, confusion.Classes).Select(c => confusion.ClassAccuracy(c) ?? 0).ToArray();
+        return new ValidationResult(confusion.Accuracy, samples == 0 ? 0 : lossSum / samples, perClass, confusion.ToArray(), samples);
     }
 }

@@ -5,6 +5,7 @@ using RetailCam.Engine.Imaging;
 using RetailCam.Engine.Models;
 using RetailCam.Engine.Models.Import;
 using RetailCam.Engine.Models.Storage;
+using TorchSharp;
 
 namespace RetailCam.Engine.Training;
 
@@ -48,7 +49,8 @@ public sealed record TrainingJobResult(TrainingSummary Summary, IReadOnlyList<st
 /// </summary>
 public static class TrainingJob
 {
-    public static TrainingJobResult Run(TrainingJobSpec spec, TrainingEventStream events, RunControl? control, bool resume,
+    /// <param name="device">Where the network trains and every batch and snapshot is computed: the host's configured device.</param>
+    public static TrainingJobResult Run(TrainingJobSpec spec, torch.Device device, TrainingEventStream events, RunControl? control, bool resume,
         CancellationToken cancellationToken, Action<string>? log = null)
     {
         var options = spec.Options.EnsureValid();
@@ -65,7 +67,7 @@ public static class TrainingJob
 
         CheckOrWriteRunFile(run, spec, catalogue.Categories, resume);
 
-        using var network = CreateNetwork(spec, catalogue.Categories.Count);
+        using var network = CreateNetwork(spec, catalogue.Categories.Count, device);
         var loaderOptions = new DataLoaderOptions
         {
             BatchSize = options.BatchSize,
@@ -79,18 +81,24 @@ public static class TrainingJob
             new DataLoaderOptions { BatchSize = options.BatchSize, ImageSize = options.ImageSize, Workers = spec.LoaderWorkers, Shuffle = false }, augment: false));
 
         using var snapshots = new ClassMapSnapshots(Probes(validationEntries, options.ProbeCount, options.ImageSize));
-        var trainer = new Trainer(network, options, catalogue.Categories, train, validation, run, events, [snapshots], control);
+        var trainer = new Trainer(network, options, catalogue.Categories, train, validation, run, events, [snapshots], control, device);
         var summary = trainer.Run(resume, cancellationToken);
         var skipped = catalogue.Skipped.Concat(train.Loader.Skipped).Concat(validation.Loader.Skipped).ToList();
         return new TrainingJobResult(summary, catalogue.Categories, trainEntries.Count, validationEntries.Count, skipped, run.Paths.ModelFolder);
     }
 
-    public static CamNetwork CreateNetwork(TrainingJobSpec spec, int classCount) => spec.Backbone switch
+    /// <summary>The network a spec starts from, built (and its pretrained weights read) on the CPU, then moved to <paramref name="device"/>.</summary>
+    public static CamNetwork CreateNetwork(TrainingJobSpec spec, int classCount, torch.Device device)
     {
-        BackboneKind.ResNet18 => CamNetworkFactory.CreatePretrainedResNet18(classCount, spec.PretrainedFolder),
-        BackboneKind.Vgg16 => CreateVgg16(spec, classCount),
-        _ => throw new ArgumentOutOfRangeException(nameof(spec), spec.Backbone, "Unknown backbone."),
-    };
+        var network = spec.Backbone switch
+        {
+            BackboneKind.ResNet18 => CamNetworkFactory.CreatePretrainedResNet18(classCount, spec.PretrainedFolder),
+            BackboneKind.Vgg16 => CreateVgg16(spec, classCount),
+            _ => throw new ArgumentOutOfRangeException(nameof(spec), spec.Backbone, "Unknown backbone."),
+        };
+        network.to(device);
+        return network;
+    }
 
     private static CamNetwork CreateVgg16(TrainingJobSpec spec, int classCount)
     {
@@ -113,7 +121,8 @@ public static class TrainingJob
             {
                 using var image = decoder.Decode(entry.FullPath);
                 using var scope = TorchSharp.torch.NewDisposeScope();
-                using var batch = ImageTensors.ToTensor(image, size, size, FitMode.CentreCrop);
+                // Probes are kept as host arrays: the snapshot callback puts them on the run's device once.
+                using var batch = ImageTensors.ToTensor(image, size, size, FitMode.CentreCrop, TorchSharp.torch.CPU);
                 probes.Add(new ProbeImage(entry.RelativePath, entry.ClassIndex, batch.data<float>().ToArray(), size, size));
             }
             catch (ImageDecodeException)

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
 using RetailCam.Engine.Layout;
+using RetailCam.Engine.Native;
 using RetailCam.Storage;
 using RetailCam.Engine.Training;
 
@@ -30,7 +31,7 @@ public sealed class LiveRun : IDisposable
 /// page pause, resume or stop them, keeps their history in SQLite, and replays what a run stored
 /// so a viewer who arrives late sees everything before the live tail.
 /// </summary>
-public sealed class TrainingRunService(DataRootLayout layout, RunHistory history, ILogger<TrainingRunService> logger) : IDisposable
+public sealed class TrainingRunService(DataRootLayout layout, TorchEnvironment torch, RunHistory history, ILogger<TrainingRunService> logger) : IDisposable
 {
     private readonly ConcurrentDictionary<string, LiveRun> live = new();
 
@@ -71,7 +72,7 @@ public sealed class TrainingRunService(DataRootLayout layout, RunHistory history
         {
             try
             {
-                var result = TrainingJob.Run(run.Spec, run.Events, run.Control, resume, run.Cancellation.Token,
+                var result = TrainingJob.Run(run.Spec, torch.Device, run.Events, run.Control, resume, run.Cancellation.Token,
                     message => logger.LogInformation("Run {Run}: {Message}", runId, message));
                 var finished = Row(result.Summary.Status);
                 finished.BestAccuracy = result.Summary.BestValidationAccuracy;
