@@ -1,8 +1,6 @@
 using System.Net.Http.Headers;
 using System.Text.Json;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using RetailCam.Engine.Inference;
@@ -37,10 +35,7 @@ public sealed class QuickStartTests : IAsyncLifetime
             builder.UseSetting("RetailCam:QuickStart:ImageSize", "32");
             builder.UseSetting("RetailCam:QuickStart:Scenes", "0");
         });
-        factory.UseKestrel(0);
-        factory.StartServer();
-        baseAddress = new Uri(factory.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses
-            .First(a => a.StartsWith("http://", StringComparison.Ordinal)));
+        baseAddress = LoopbackServer.Start(factory);
         return Task.CompletedTask;
     }
 

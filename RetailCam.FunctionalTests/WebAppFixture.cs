@@ -32,10 +32,7 @@ public sealed class WebAppFixture : IAsyncLifetime
             builder.UseSetting("RetailCam:QuickStart:Enabled", "false");
             builder.ConfigureLogging(logging => logging.AddProvider(ServerLog));
         });
-        factory.UseKestrel(0);
-        factory.StartServer();
-        var addresses = factory.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses;
-        BaseAddress = new Uri(addresses.First(a => a.StartsWith("http://", StringComparison.Ordinal)));
+        BaseAddress = LoopbackServer.Start(factory);
         return Task.CompletedTask;
     }
 

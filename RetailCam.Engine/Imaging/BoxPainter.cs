@@ -1,4 +1,3 @@
-using RetailCam.Engine.Cam;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 
