@@ -1,6 +1,5 @@
 using RetailCam.Engine.Models;
 using RetailCam.Engine.Training;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace RetailCam.Benchmarks;

@@ -4,8 +4,8 @@ using RetailCam.Engine.Inference;
 using RetailCam.Engine.Models;
 using RetailCam.Engine.Models.Import;
 using RetailCam.Engine.Models.Storage;
-using RetailCam.Engine.Training;
 using RetailCam.Engine.Native;
+using RetailCam.Engine.Training;
 using static TorchSharp.torch;
 
 namespace RetailCam.Benchmarks;

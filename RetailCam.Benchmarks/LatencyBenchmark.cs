@@ -4,7 +4,6 @@ using RetailCam.Engine.Inference;
 using RetailCam.Engine.Models;
 using RetailCam.Engine.Models.Storage;
 using SixLabors.ImageSharp;
-using SixLabors.ImageSharp.PixelFormats;
 using SixLabors.ImageSharp.Processing;
 using static TorchSharp.torch;
 

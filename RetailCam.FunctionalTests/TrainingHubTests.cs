@@ -12,7 +12,6 @@ using RetailCam.Tests.Support;
 using RetailCam.Web.Hubs;
 using RetailCam.Web.Services;
 using SixLabors.ImageSharp;
-using SixLabors.ImageSharp.PixelFormats;
 
 namespace RetailCam.FunctionalTests;
 
@@ -280,8 +279,7 @@ public class TrainingHubTests(WebAppFixture app)
     private static async Task<T> ReadJsonAsync<T>(HttpResponseMessage response)
     {
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        var options = new JsonSerializerOptions(JsonSerializerDefaults.Web) { NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
-        return JsonSerializer.Deserialize<T>(await response.Content.ReadAsStringAsync(), options)!;
+        return JsonSerializer.Deserialize<T>(await response.Content.ReadAsStringAsync(), RetailCam.Engine.EngineJson.Options)!;
     }
 
     private static Task<(int Exit, string Stdout, string Stderr)> RunCliAsync(params string[] args) =>

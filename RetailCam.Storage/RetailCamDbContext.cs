@@ -1,7 +1,7 @@
-using RetailCam.Engine.Layout;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
+using RetailCam.Engine.Layout;
 
 namespace RetailCam.Storage;
 

@@ -7,7 +7,7 @@ public sealed class RunRecordEntity
     public required string DataFolder { get; set; }
     public required string Backbone { get; set; }
 
-    /// <summary>A <see cref="Training.RunStatus"/> name, stored as text so the column stays readable and new states need no migration.</summary>
+    /// <summary>A <see cref="Engine.Training.RunStatus"/> name, stored as text so the column stays readable and new states need no migration.</summary>
     public required string Status { get; set; }
 
     public DateTime CreatedUtc { get; set; }
@@ -78,7 +78,7 @@ public sealed class PredictionRecordEntity
     public required string TopCategory { get; set; }
     public double TopProbability { get; set; }
 
-    /// <summary>The JSON of <see cref="Inference.PredictionJson.Describe"/>, as the API answered it.</summary>
+    /// <summary>The JSON of <see cref="Engine.Inference.PredictionJson.Describe"/>, as the API answered it.</summary>
     public required string ResultJson { get; set; }
 
     /// <summary>Class-map method name (Cam, GradCam, …).</summary>

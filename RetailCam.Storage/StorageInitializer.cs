@@ -6,7 +6,7 @@ namespace RetailCam.Storage;
 /// <summary>Brings the database to the current schema; call once at start, before serving requests.</summary>
 public static class StorageInitializer
 {
-    /// <summary>Migrates the database registered by <see cref="StorageServiceCollectionExtensions.AddRetailCamStorage"/>.</summary>
+    /// <summary>Migrates the database registered by <c>AddRetailCamStorage</c>.</summary>
     public static async Task InitializeAsync(IServiceProvider services, CancellationToken cancellationToken = default)
     {
         var factory = services.GetRequiredService<IDbContextFactory<RetailCamDbContext>>();

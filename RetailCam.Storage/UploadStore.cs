@@ -1,7 +1,7 @@
-using RetailCam.Engine.Layout;
 using System.Security.Cryptography;
 using Microsoft.EntityFrameworkCore;
 using RetailCam.Engine.Imaging;
+using RetailCam.Engine.Layout;
 
 namespace RetailCam.Storage;
 

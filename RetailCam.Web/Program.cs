@@ -1,4 +1,3 @@
-using MudBlazor.Services;
 using RetailCam.Engine.Hosting;
 using RetailCam.Storage;
 using RetailCam.Web.Api;

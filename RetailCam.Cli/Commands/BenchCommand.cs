@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
 using RetailCam.Benchmarks;
 using RetailCam.Engine.Hosting;

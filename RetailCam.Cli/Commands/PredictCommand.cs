@@ -5,7 +5,6 @@ using RetailCam.Engine.Cam;
 using RetailCam.Engine.Imaging;
 using RetailCam.Engine.Inference;
 using RetailCam.Engine.Native;
-using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 
 namespace RetailCam.Cli.Commands;

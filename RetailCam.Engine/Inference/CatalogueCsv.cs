@@ -1,5 +1,4 @@
 using CsvHelper;
-using RetailCam.Engine.Cam;
 
 namespace RetailCam.Engine.Inference;
 
@@ -25,10 +24,10 @@ public static class CatalogueCsv
         csv.WriteField(p is null ? "" : string.Join(" › ", p.Path.Select(l => $"{l.Name} {l.Probability.ToString("F2", System.Globalization.CultureInfo.InvariantCulture)}")));
         csv.WriteField(p is { Top.Count: > 1 } ? p.Top[1].Category : "");
         csv.WriteField(p is { Top.Count: > 1 } ? p.Top[1].Probability.ToString("F4", System.Globalization.CultureInfo.InvariantCulture) : "");
-        csv.WriteField(box?.XMin.ToString() ?? "");
-        csv.WriteField(box?.YMin.ToString() ?? "");
-        csv.WriteField(box?.XMax.ToString() ?? "");
-        csv.WriteField(box?.YMax.ToString() ?? "");
+        csv.WriteField(box?.XMin.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "");
+        csv.WriteField(box?.YMin.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "");
+        csv.WriteField(box?.XMax.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "");
+        csv.WriteField(box?.YMax.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "");
         csv.WriteField(outcome.Error ?? "");
         csv.NextRecord();
     }

@@ -81,7 +81,7 @@ public sealed class ModelRegistry(DataRootLayout layout)
     public ModelInfo? Default()
     {
         var all = List();
-        return all.FirstOrDefault(m => m.Source != "checkpoint") ?? all.FirstOrDefault();
+        return all.FirstOrDefault(m => m.Source != "checkpoint") ?? (all.Count > 0 ? all[0] : null);
     }
 
     private static void TryAdd(List<ModelInfo> found, string folder, string id, string source)

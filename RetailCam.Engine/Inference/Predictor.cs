@@ -196,7 +196,7 @@ public sealed class Predictor : IDisposable
         }
     }
 
-    private void Retire(ServedModel model)
+    private static void Retire(ServedModel model)
     {
         model.Retired = true;
         if (model.Users == 0) model.DisposeWhenLoaded();

@@ -58,7 +58,7 @@ public static class CamNetworkFactory
 
     /// <summary>
     /// A network with the architecture a manifest describes, randomly initialised: the shape that
-    /// the folder's weights are loaded into (<see cref="ModelFolder.Load"/>).
+    /// the folder's weights are loaded into (<c>ModelFolder.Load</c>).
     /// </summary>
     /// <param name="meanImage">[3,H,W], required when the manifest's preprocessing uses a mean image; the weights overwrite it.</param>
     public static CamNetwork Create(ModelManifest manifest, Tensor? meanImage = null, Device? device = null)

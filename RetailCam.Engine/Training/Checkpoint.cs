@@ -1,6 +1,5 @@
 using System.Text.Json;
 using RetailCam.Engine.Models;
-using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using RetailCam.Engine.Models;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace RetailCam.Engine.Training;

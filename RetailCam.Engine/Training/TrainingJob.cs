@@ -1,10 +1,8 @@
-using RetailCam.Engine.Layout;
 using System.Text.Json;
 using RetailCam.Engine.Data;
 using RetailCam.Engine.Imaging;
+using RetailCam.Engine.Layout;
 using RetailCam.Engine.Models;
-using RetailCam.Engine.Models.Import;
-using RetailCam.Engine.Models.Storage;
 using TorchSharp;
 
 namespace RetailCam.Engine.Training;

@@ -1,6 +1,6 @@
 using System.Text.Json;
-using RetailCam.Cli.Commands;
 using RetailCam.Benchmarks;
+using RetailCam.Cli.Commands;
 
 namespace RetailCam.Tests.Benchmarks;
 

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using RetailCam.Benchmarks;
 using RetailCam.Tests.Support;
 

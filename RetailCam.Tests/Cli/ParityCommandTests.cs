@@ -27,7 +27,7 @@ public class ParityCommandTests
         var (exitCode, stdout, stderr) = RunTool("parity", "--json", "--pretrained", missing);
 
         Assert.NotEqual(0, exitCode);
-        var errors = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => l.StartsWith("error:")).ToList();
+        var errors = ToolProcess.Errors(stderr);
         Assert.Single(errors);
         Assert.Contains("ResNet18.onnx", errors[0]);
         Assert.DoesNotContain("{", stdout);

@@ -53,7 +53,7 @@ public class CatalogueTests
         Assert.Equal(ImageDecodeErrorKind.NotAnImage, skipped["Garments/Men/T-shirt/notes.jpg"]);
         Assert.Equal(ImageDecodeErrorKind.TooLarge, skipped["Garments/Women/Dress/bomb.png"]);
         Assert.Equal(ImageDecodeErrorKind.CorruptOrTruncated, skipped["Shoes/cut.jpg"]); // its end marker is gone
-        Assert.DoesNotContain(catalogue.Skipped, s => s.Path.Contains("hidden") || s.Path.Contains(".cache") || s.Path.EndsWith(".txt"));
+        Assert.DoesNotContain(catalogue.Skipped, s => s.Path.Contains("hidden") || s.Path.Contains(".cache") || s.Path.EndsWith(".txt", StringComparison.Ordinal));
         Assert.All(catalogue.Skipped, s => Assert.False(string.IsNullOrWhiteSpace(s.Reason)));
     }
 

@@ -1,8 +1,8 @@
 using RetailCam.Engine.Data;
+using RetailCam.Engine.Imaging;
 using RetailCam.Tests.Imaging;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
-using RetailCam.Engine.Imaging;
 
 namespace RetailCam.Tests.Data;
 

@@ -1,7 +1,5 @@
 using RetailCam.Engine.Imaging;
 using RetailCam.Engine.Native;
-using SixLabors.ImageSharp;
-using SixLabors.ImageSharp.PixelFormats;
 using TorchSharp;
 using static TorchSharp.torch;
 

@@ -1,5 +1,5 @@
-using RetailCam.Engine.Layout;
 using RetailCam.Engine.Inference;
+using RetailCam.Engine.Layout;
 using RetailCam.Engine.Training;
 using RetailCam.Tests.Support;
 

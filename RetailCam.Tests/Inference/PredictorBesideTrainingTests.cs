@@ -36,7 +36,7 @@ public sealed class PredictorBesideTrainingTests : IDisposable
         var training = Task.Factory.StartNew(() => new Trainer(network, options, SyntheticShapes.Categories, trainSet.AsBatches(32, true),
             validationSet.AsBatches(48, false), run, events).Run(false, stopTraining.Token), TaskCreationOptions.LongRunning);
 
-        Assert.True(SpinWait.SpinUntil(() => improved.Count > 0 || training.IsCompleted, TimeSpan.FromMinutes(2)));
+        Assert.True(SpinWait.SpinUntil(() => !improved.IsEmpty || training.IsCompleted, TimeSpan.FromMinutes(2)));
         // The run publishes each better model into the same folder: the predictor notices by itself.
         using var predictor = Predictor.ForFolder(run.Paths.ModelFolder, new PredictorOptions { MaxBatch = 8 }, TorchSharp.torch.CPU, "best");
 

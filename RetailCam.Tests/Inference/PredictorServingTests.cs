@@ -1,6 +1,5 @@
 using RetailCam.Engine.Cam;
 using RetailCam.Engine.Inference;
-using RetailCam.Engine.Models;
 using RetailCam.Tests.Support;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;

@@ -1,6 +1,5 @@
 using RetailCam.Engine.Models;
 using RetailCam.Engine.Models.Import;
-using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -90,14 +89,14 @@ public class ResNet18BackboneTests(PretrainedResNet18Fixture fixture)
         network.train();
 
         var parameters = backbone.named_parameters().ToList();
-        static bool IsEarly(string name) => name.StartsWith("conv1.") || name.StartsWith("bn1.") || name.StartsWith("layer1.");
+        static bool IsEarly(string name) => name.StartsWith("conv1.", StringComparison.Ordinal) || name.StartsWith("bn1.", StringComparison.Ordinal) || name.StartsWith("layer1.", StringComparison.Ordinal);
         Assert.All(parameters.Where(p => IsEarly(p.name)), p => Assert.False(p.parameter.requires_grad, p.name));
         Assert.All(parameters.Where(p => !IsEarly(p.name)), p => Assert.True(p.parameter.requires_grad, p.name));
 
         var batchNorms = backbone.named_modules().Where(m => m.module is BatchNorm2d).ToList();
         Assert.All(batchNorms, m => Assert.Equal(!IsEarly(m.name + "."), m.module.training));
 
-        var buffers = backbone.named_buffers().Where(b => !b.name.EndsWith("num_batches_tracked")).ToList();
+        var buffers = backbone.named_buffers().Where(b => !b.name.EndsWith("num_batches_tracked", StringComparison.Ordinal)).ToList();
         var before = buffers.ToDictionary(b => b.name, b => b.buffer.clone());
         var weightsBefore = parameters.Where(p => IsEarly(p.name)).ToDictionary(p => p.name, p => p.parameter.detach().clone());
         try
@@ -113,7 +112,7 @@ public class ResNet18BackboneTests(PretrainedResNet18Fixture fixture)
             }
 
             Assert.All(parameters.Where(p => IsEarly(p.name)), p => Assert.Null(p.parameter.grad));
-            Assert.All(parameters.Where(p => p.name.StartsWith("layer3.")), p => Assert.NotNull(p.parameter.grad));
+            Assert.All(parameters.Where(p => p.name.StartsWith("layer3.", StringComparison.Ordinal)), p => Assert.NotNull(p.parameter.grad));
             foreach (var (name, weight) in weightsBefore)
                 Assert.True(weight.eq(parameters.Single(p => p.name == name).parameter).all().item<bool>(), name);
 

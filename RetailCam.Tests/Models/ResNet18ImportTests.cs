@@ -1,4 +1,3 @@
-using RetailCam.Engine.Models;
 using RetailCam.Engine.Models.Import;
 using static TorchSharp.torch;
 

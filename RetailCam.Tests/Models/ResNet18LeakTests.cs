@@ -1,4 +1,3 @@
-using RetailCam.Engine.Models;
 using RetailCam.Engine.Models.Import;
 using TorchSharp;
 using static TorchSharp.torch;

@@ -1,6 +1,5 @@
 using RetailCam.Engine.Models;
 using RetailCam.Engine.Native;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace RetailCam.Tests.Models;
@@ -93,7 +92,7 @@ public class Vgg16BackboneTests
 
         foreach (var (name, parameter) in backbone.named_parameters())
         {
-            var index = int.Parse(name.Split('.')[1]);
+            var index = int.Parse(name.Split('.')[1], System.Globalization.CultureInfo.InvariantCulture);
             Assert.Equal(index >= 10, parameter.requires_grad);
         }
 

@@ -1,6 +1,6 @@
 using Microsoft.EntityFrameworkCore;
-using RetailCam.Storage;
 using RetailCam.Engine.Training;
+using RetailCam.Storage;
 
 namespace RetailCam.Tests.Storage;
 

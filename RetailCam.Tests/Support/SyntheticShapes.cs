@@ -1,7 +1,6 @@
-using RetailCam.Engine.Cam;
+using RetailCam.Engine.Imaging;
 using RetailCam.Engine.Training;
 using static TorchSharp.torch;
-using RetailCam.Engine.Imaging;
 
 namespace RetailCam.Tests.Support;
 

@@ -1,6 +1,5 @@
 using RetailCam.Engine.Models;
 using RetailCam.Engine.Native;
-using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 

@@ -1,5 +1,4 @@
 using Bunit;
-using MudBlazor;
 using RetailCam.Engine.Cam;
 using RetailCam.Engine.Inference;
 using RetailCam.Web.Components.Predict;

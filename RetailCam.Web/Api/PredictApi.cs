@@ -1,4 +1,3 @@
-using Microsoft.AspNetCore.Mvc;
 using RetailCam.Engine.Cam;
 using RetailCam.Engine.Imaging;
 using RetailCam.Engine.Inference;

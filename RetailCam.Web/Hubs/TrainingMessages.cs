@@ -1,5 +1,5 @@
-using RetailCam.Storage;
 using RetailCam.Engine.Training;
+using RetailCam.Storage;
 
 namespace RetailCam.Web.Hubs;
 

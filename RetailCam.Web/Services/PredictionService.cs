@@ -1,12 +1,9 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
 using RetailCam.Engine.Cam;
-using RetailCam.Engine.Hosting;
 using RetailCam.Engine.Imaging;
 using RetailCam.Engine.Inference;
-using RetailCam.Engine.Native;
 using RetailCam.Storage;
-using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 
 namespace RetailCam.Web.Services;

@@ -1,9 +1,9 @@
-using RetailCam.Engine.Layout;
 using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.Options;
 using RetailCam.Engine.Data;
 using RetailCam.Engine.Hosting;
 using RetailCam.Engine.Inference;
+using RetailCam.Engine.Layout;
 using RetailCam.Engine.Models;
 using RetailCam.Engine.Native;
 using RetailCam.Engine.Training;

@@ -2,8 +2,8 @@ using System.Collections.Concurrent;
 using System.Text.Json;
 using RetailCam.Engine.Layout;
 using RetailCam.Engine.Native;
-using RetailCam.Storage;
 using RetailCam.Engine.Training;
+using RetailCam.Storage;
 
 namespace RetailCam.Web.Services;
 

@@ -1,9 +1,6 @@
 using Microsoft.Extensions.Options;
 using MudBlazor.Services;
-using RetailCam.Engine.Hosting;
 using RetailCam.Engine.Imaging;
-using RetailCam.Engine.Inference;
-using RetailCam.Storage;
 using RetailCam.Web.Hubs;
 
 namespace RetailCam.Web.Services;

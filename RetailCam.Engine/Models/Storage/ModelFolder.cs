@@ -1,7 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using TorchSharp;
 using static System.FormattableString;
 using static TorchSharp.torch;
 

@@ -164,7 +164,7 @@ public partial class Compare
     private void KeepCategoryValid()
     {
         var choices = CategoryChoices;
-        if (category is null || !choices.Contains(category)) category = choices.FirstOrDefault();
+        if (category is null || !choices.Contains(category)) category = choices.Count > 0 ? choices[0] : null;
     }
 
     private async Task RefreshTilesAsync()

@@ -1,7 +1,6 @@
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Forms;
 using RetailCam.Engine.Cam;
-using RetailCam.Engine.Imaging;
 using RetailCam.Engine.Inference;
 using RetailCam.Web.Services;
 
@@ -100,5 +99,9 @@ public partial class Predict
         return new UploadItem(Guid.NewGuid(), file.Name, outcome.Result, outcome.Error);
     }
 
-    public void Dispose() => Predictions.ModelChanged -= OnModelChanged;
+    public void Dispose()
+    {
+        Predictions.ModelChanged -= OnModelChanged;
+        GC.SuppressFinalize(this);
+    }
 }

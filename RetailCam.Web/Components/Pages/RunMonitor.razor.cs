@@ -1,11 +1,11 @@
-using RetailCam.Engine.Layout;
 using System.Collections.Concurrent;
 using Microsoft.AspNetCore.Components;
 using Plotly.Blazor;
 using Plotly.Blazor.LayoutLib;
 using Plotly.Blazor.Traces;
-using RetailCam.Storage;
+using RetailCam.Engine.Layout;
 using RetailCam.Engine.Training;
+using RetailCam.Storage;
 using RetailCam.Web.Services;
 
 namespace RetailCam.Web.Components.Pages;
@@ -189,5 +189,6 @@ public partial class RunMonitor
     {
         if (flush is not null) await flush.DisposeAsync();
         subscription?.Dispose();
+        GC.SuppressFinalize(this);
     }
 }
