@@ -1,3 +1,4 @@
+using RetailCam.Engine.Layout;
 using RetailCam.Engine.Models.Storage;
 
 namespace RetailCam.Engine.Inference;
@@ -12,7 +13,7 @@ public static class ModelLocator
     {
         var full = Path.GetFullPath(path);
         if (File.Exists(Path.Combine(full, ModelFolder.ManifestFileName))) return full;
-        var inRun = Path.Combine(full, "model");
+        var inRun = new RunPaths(full).ModelFolder;
         if (File.Exists(Path.Combine(inRun, ModelFolder.ManifestFileName))) return inRun;
         throw new DirectoryNotFoundException(Directory.Exists(full)
             ? $"'{path}' holds no model yet: neither {ModelFolder.ManifestFileName} nor model/{ModelFolder.ManifestFileName} (a run saves its model after its first epoch)."
