@@ -14,7 +14,7 @@ public static class BenchMarkdown
         string F(double v, string format = "F2") => double.IsFinite(v) ? v.ToString(format, CultureInfo.InvariantCulture) : "n/a";
         string Rates(IReadOnlyDictionary<string, double> rates) => string.Join(", ", rates.Select(kv => $"{kv.Key} {F(kv.Value, "F1")}"));
 
-        s.Append(CultureInfo.InvariantCulture, $"Machine: {r.Machine.Cpu}, {r.Machine.Cores} cores, libtorch {r.Machine.LibTorch} on {r.Machine.TorchThreads} threads, {r.Machine.Os}, {r.Machine.Dotnet}. ");
+        s.Append(CultureInfo.InvariantCulture, $"Machine: {r.Machine.Cpu}, {r.Machine.Cores} cores, libtorch {r.Machine.LibTorch} on {r.Machine.TorchThreads} threads, device {r.Machine.Device}, {r.Machine.Os}, {r.Machine.Dotnet}. ");
         s.Append(CultureInfo.InvariantCulture, $"Run: {(r.Quick ? "--quick" : "full")}, {F(r.Seconds, "F0")} s.\n\n");
         s.Append("| Figure | Value | Target | Raw (images/s unless noted) |\n|---|---|---|---|\n");
         Row("inferenceVsOrt", F(r.InferenceVsOrt), "≥ 1.0", string.Join("; ", r.Inference.ImagesPerSecond.Select(b => $"{b.Key}: {Rates(b.Value)}")));

@@ -102,7 +102,8 @@ public sealed record TrainingDetail(IReadOnlyDictionary<string, double> ImagesPe
 public sealed record FlopDetail(double AchievedGflops, double PeakGflops, int MatMulSize, string Contender, double GflopPerImage,
     double Fp32PeakGflops, double Bf16PeakGflops, double Fp32AchievedGflops, double Fp32Utilisation, string Fp32Contender);
 
-public sealed record MachineDetail(string Cpu, int Cores, int TorchThreads, string Os, string Dotnet, string LibTorch, string OnnxRuntime);
+/// <param name="Device">The torch device the TorchSharp contenders ran on ("cpu", "cuda:0"); ONNX Runtime and PyTorch always ran on the CPU.</param>
+public sealed record MachineDetail(string Cpu, int Cores, int TorchThreads, string Device, string Os, string Dotnet, string LibTorch, string OnnxRuntime);
 
 /// <summary>Runs every measurement of `retailcam bench` in one process and assembles the figures.</summary>
 public static class BenchRunner
@@ -113,21 +114,23 @@ public static class BenchRunner
     public const string Bare = "bareLoop";
     public const string PyTorch = "pyTorch";
 
-    public static BenchReport Run(BenchConfig config, bool quick, string? pretrainedFolder, string pythonScript, Action<string> log)
+    /// <param name="device">Every network, predictor and tensor of RetailCam's own contenders goes here; the references stay on the CPU.</param>
+    public static BenchReport Run(BenchConfig config, bool quick, string? pretrainedFolder, string pythonScript, Device device, Action<string> log)
     {
         var clock = Stopwatch.StartNew();
         var work = Directory.CreateTempSubdirectory("retailcam-bench-");
         try
         {
             var threads = get_num_threads();
-            log($"machine: {Environment.ProcessorCount} cores, libtorch {threads} threads");
+            log($"machine: {Environment.ProcessorCount} cores, libtorch {threads} threads, device {TorchEnvironment.NameOf(device)}");
 
-            var flopsPeak = PeakFlops.MeasureGflops(config.MatMulSize);
+            var flopsPeak = PeakFlops.MeasureGflops(device, config.MatMulSize);
             log($"fp32 matmul {config.MatMulSize}²: {flopsPeak:F0} GFLOP/s");
 
-            using var pretrained = PretrainedResNet18.Load(pretrainedFolder);
+            using var pretrained = PretrainedResNet18.Load(pretrainedFolder, device: device);
             var modelFolder = Path.Combine(work.FullName, "model");
             var categories = Enumerable.Range(0, config.Classes).Select(c => $"Group{c % 3}/Class{c}").ToList();
+            // Built on the CPU only to be written out: the predictors load it from the folder onto the device.
             using (var served = CamNetworkFactory.CreatePretrainedResNet18(config.Classes, pretrainedFolder))
                 ModelFolder.Save(modelFolder, served, ModelManifest.Describe(served, categories, 224));
 
@@ -137,9 +140,9 @@ public static class BenchRunner
             var largest = inference.Batches.OrderBy(b => b.Batch).Last();
             var achieved = BenchArithmetic.Gflops(largest.ImagesPerSecond[inferenceDetail.RatioContender]);
             // Peak again after the inference work, best of both: a neighbour's burst must not lower the ceiling.
-            flopsPeak = Math.Max(flopsPeak, PeakFlops.MeasureGflops(config.MatMulSize));
+            flopsPeak = Math.Max(flopsPeak, PeakFlops.MeasureGflops(device, config.MatMulSize));
             // A bf16 network is held against the bf16 peak (about twice fp32's where the CPU has native bf16).
-            var bf16Peak = Math.Max(PeakFlops.MeasureGflops(config.MatMulSize, dtype: ScalarType.BFloat16), PeakFlops.MeasureGflops(config.MatMulSize, dtype: ScalarType.BFloat16));
+            var bf16Peak = Math.Max(PeakFlops.MeasureGflops(device, config.MatMulSize, dtype: ScalarType.BFloat16), PeakFlops.MeasureGflops(device, config.MatMulSize, dtype: ScalarType.BFloat16));
             var ratioIsBf16 = inferenceDetail.RatioContender == InferenceBenchmark.FeaturesBf16;
             var fp32Contender = largest.ImagesPerSecond[InferenceBenchmark.FeaturesChannelsLast] > largest.ImagesPerSecond[InferenceBenchmark.Features]
                 ? InferenceBenchmark.FeaturesChannelsLast : InferenceBenchmark.Features;
@@ -147,8 +150,7 @@ public static class BenchRunner
             log($"peaks: fp32 {flopsPeak:F0}, bf16 {bf16Peak:F0} GFLOP/s");
 
             LatencyFigures latency;
-            // The bench measures this CPU against ONNX Runtime on it (the CLI starts torch on the CPU for it).
-            using (var predictor = Predictor.ForFolder(modelFolder, defaults, CPU))
+            using (var predictor = Predictor.ForFolder(modelFolder, defaults, device))
             {
                 latency = LatencyBenchmark.Measure(predictor, defaults, modelFolder, LatencyBenchmark.SyntheticUpload(), config.LatencyRuns);
             }
@@ -156,8 +158,8 @@ public static class BenchRunner
 
             log($"writing a synthetic catalogue ({config.Classes} × {config.ImagesPerClass} PNGs)");
             var data = SyntheticCatalogue.Write(Path.Combine(work.FullName, "catalogue"), config.Classes, config.ImagesPerClass, config.SourceImageSize);
-            using var training = new TrainingBenchmark(data, Path.Combine(work.FullName, "runs"), config.Training, config.LoaderWorkers, pretrainedFolder);
-            using var bare = new BareTrainingLoop(CamNetworkFactory.CreatePretrainedResNet18(training.Classes, pretrainedFolder), config.Training, training.Classes);
+            using var training = new TrainingBenchmark(data, Path.Combine(work.FullName, "runs"), config.Training, config.LoaderWorkers, pretrainedFolder, device);
+            using var bare = new BareTrainingLoop(CamNetworkFactory.CreatePretrainedResNet18(training.Classes, pretrainedFolder, device: device), config.Training, training.Classes, device);
             var steps = config.TrainingStepsPerRound;
             double snapshotSeconds = 0, pipelineSeconds = 0;
             var contenders = new List<Contender>
@@ -195,6 +197,8 @@ public static class BenchRunner
             var memory = training.Memory(config.RssFirstStep, config.RssLastStep);
             log($"RSS {memory.FirstBytes / 1e6:F0} MB → {memory.LastBytes / 1e6:F0} MB");
 
+            // On a GPU, inferenceVsOrt and trainingVsPyTorch compare that device against CPU references: they
+            // then measure what the device buys on this machine, not the framework against the reference.
             return new BenchReport
             {
                 InferenceVsOrt = inferenceDetail.VsOrtPerBatch.Values.Min(),
@@ -213,7 +217,7 @@ public static class BenchRunner
                     flopsPeak, bf16Peak, fp32Achieved, BenchArithmetic.Utilisation(fp32Achieved, flopsPeak), fp32Contender),
                 Memory = memory,
                 Latency = latency,
-                Machine = Machine(threads),
+                Machine = Machine(threads, device),
                 Quick = quick,
                 Seconds = clock.Elapsed.TotalSeconds,
             };
@@ -246,7 +250,7 @@ public static class BenchRunner
             "The predictor serves a different, cheaper network (trunk to layer3 + CAM head) and does more (tensor conversion, class maps, boxes): its ratio is shown beside, not as inferenceVsOrt.");
     }
 
-    private static MachineDetail Machine(int threads)
+    private static MachineDetail Machine(int threads, Device device)
     {
         var cpu = "unknown";
         try
@@ -256,7 +260,7 @@ public static class BenchRunner
         }
         catch (IOException) { }
         catch (UnauthorizedAccessException) { }
-        return new MachineDetail(cpu, Environment.ProcessorCount, threads, RuntimeInformation.OSDescription, RuntimeInformation.FrameworkDescription,
+        return new MachineDetail(cpu, Environment.ProcessorCount, threads, TorchEnvironment.NameOf(device), RuntimeInformation.OSDescription, RuntimeInformation.FrameworkDescription,
             TorchSharp.torch.__version__, typeof(Microsoft.ML.OnnxRuntime.InferenceSession).Assembly.GetName().Version?.ToString() ?? "");
     }
 }

@@ -39,8 +39,10 @@ public static class InferenceBenchmark
     public const string PredictorChannelsLast = "predictorChannelsLast";
     public const string PredictorBf16 = "predictorBf16ChannelsLast";
 
+    /// <param name="model">Imported on the device the TorchSharp contenders and the predictors run on; ONNX Runtime stays on the CPU.</param>
     public static InferenceFigures Run(PretrainedResNet18 model, string predictorModelFolder, IReadOnlyList<int> batches, int rounds, int imagesPerRound, bool bf16, Action<string>? log)
     {
+        var device = model.Device;
         var threads = get_num_threads();
         using var sessionOptions = new SessionOptions
         {
@@ -64,9 +66,9 @@ public static class InferenceBenchmark
         using var bf16Features = bf16 ? ServingCopy(model.Features, foldBatchNorm: true, bf16: true, channelsLastWeights: true) : null;
         using var bf16NchwWeights = bf16 ? ServingCopy(model.Features, foldBatchNorm: true, bf16: true, channelsLastWeights: false) : null;
         using var bf16Unfolded = bf16 ? ServingCopy(model.Features, foldBatchNorm: false, bf16: true, channelsLastWeights: false) : null;
-        using var plain = Predictor.ForFolder(predictorModelFolder, new PredictorOptions { ChannelsLast = false, Precision = InferencePrecision.Float32 }, CPU);
-        using var channelsLast = Predictor.ForFolder(predictorModelFolder, new PredictorOptions { ChannelsLast = true, Precision = InferencePrecision.Float32 }, CPU);
-        using var reduced = bf16 ? Predictor.ForFolder(predictorModelFolder, new PredictorOptions { ChannelsLast = true, Precision = InferencePrecision.BFloat16 }, CPU) : null;
+        using var plain = Predictor.ForFolder(predictorModelFolder, new PredictorOptions { ChannelsLast = false, Precision = InferencePrecision.Float32 }, device);
+        using var channelsLast = Predictor.ForFolder(predictorModelFolder, new PredictorOptions { ChannelsLast = true, Precision = InferencePrecision.Float32 }, device);
+        using var reduced = bf16 ? Predictor.ForFolder(predictorModelFolder, new PredictorOptions { ChannelsLast = true, Precision = InferencePrecision.BFloat16 }, device) : null;
         double probabilityDiff = double.NaN, agreement = double.NaN;
 
         var results = new List<InferenceAtBatch>();
@@ -76,9 +78,10 @@ public static class InferenceBenchmark
             using var scope = NewDisposeScope();
             var rgb = cat(Enumerable.Range(0, batch).Select(i => SyntheticPhoto.Create(224, 11 + i)).ToArray(), 0);
             Tensor preprocessed;
-            using (no_grad()) preprocessed = model.Normalization.call(rgb).contiguous();
+            using (no_grad()) preprocessed = model.Normalization.call(rgb.to(device)).contiguous();
             var preprocessedChannelsLast = TensorLayout.ToChannelsLast(preprocessed);
-            var input = preprocessed.data<float>().ToArray();
+            // ONNX Runtime is the CPU reference: it reads the same preprocessed batch from host memory.
+            var input = preprocessed.cpu().data<float>().ToArray();
             var photos = Enumerable.Range(0, batch).Select(i => ImageTensors.ToImage(rgb[i])).ToList();
             var shape = preprocessed.shape;
             var repeats = Math.Max(1, imagesPerRound / batch);
@@ -129,6 +132,7 @@ public static class InferenceBenchmark
             using var scope = NewDisposeScope();
             network.call(input);
         }
+        BenchDevice.Synchronize(input.device);
         return (long)repeats * batch;
     }
 
@@ -143,12 +147,14 @@ public static class InferenceBenchmark
     }
 
     /// <summary>
-    /// A copy of the network as the predictor serves its own: BatchNorm folded (in float32), then, on CPUs
+    /// A copy of the network on its device, as the predictor serves its own: BatchNorm folded (in float32), then, on CPUs
     /// with native bf16 dot products, weights and activations in bfloat16, and the weights channels-last.
     /// </summary>
     public static ResNet18 ServingCopy(ResNet18 source, bool foldBatchNorm, bool bf16, bool channelsLastWeights)
     {
         var copy = new ResNet18(source.Options, source.Preprocessing);
+        // On the source's device first: load_state_dict copies into the tensors the copy already holds.
+        copy.to(source.parameters().First().device);
         copy.load_state_dict(source.state_dict());
         copy.eval();
         if (foldBatchNorm) copy.FoldBatchNorm();

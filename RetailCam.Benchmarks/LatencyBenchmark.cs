@@ -33,7 +33,7 @@ public static class LatencyBenchmark
         // overhead would hide in (or be inflated by) a difference between two forward passes.
         Predictor.PrepareForServing(loaded.Network, options, options.UsesBFloat16);
         var size = options.InputSizeFor(loaded.Manifest.InputSize);
-        using var raw = rand(1, 3, size, size) * 255f;
+        using var raw = rand(1, 3, size, size, device: predictor.Device) * 255f;
         using var input = options.ChannelsLast ? TensorLayout.ToChannelsLast(raw) : raw.alias();
         int width = 0, height = 0;
 
@@ -69,6 +69,7 @@ public static class LatencyBenchmark
             using (inference_mode())
             using (var scope = NewDisposeScope())
                 loaded.Network.call(input);
+            BenchDevice.Synchronize(predictor.Device);
             return Stopwatch.GetElapsedTime(start).TotalMilliseconds;
         }
 

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using RetailCam.Engine.Data;
 using RetailCam.Engine.Models;
 using RetailCam.Engine.Training;
+using static TorchSharp.torch;
 
 namespace RetailCam.Benchmarks;
 
@@ -27,10 +28,12 @@ public sealed class TrainingBenchmark : IDisposable
     private readonly int loaderWorkers;
     private readonly string workFolder;
     private readonly CamNetwork network;
+    private readonly Device device;
     private int runs;
 
-    public TrainingBenchmark(string dataFolder, string workFolder, TrainingOptions options, int loaderWorkers, string? pretrainedFolder)
+    public TrainingBenchmark(string dataFolder, string workFolder, TrainingOptions options, int loaderWorkers, string? pretrainedFolder, Device device)
     {
+        this.device = device;
         catalogue = ImageCatalogue.Scan(dataFolder);
         trainEntries = catalogue.InSplit(DatasetSplit.Train);
         validationEntries = catalogue.InSplit(DatasetSplit.Validation);
@@ -39,7 +42,7 @@ public sealed class TrainingBenchmark : IDisposable
         this.loaderWorkers = loaderWorkers;
         this.workFolder = workFolder;
         probes = TrainingJob.Probes(validationEntries, options.ProbeCount, options.ImageSize);
-        network = CamNetworkFactory.CreatePretrainedResNet18(catalogue.Categories.Count, pretrainedFolder);
+        network = CamNetworkFactory.CreatePretrainedResNet18(catalogue.Categories.Count, pretrainedFolder, device: device);
     }
 
     public int Classes => catalogue.Categories.Count;
@@ -98,7 +101,7 @@ public sealed class TrainingBenchmark : IDisposable
         // A subscriber, as the CLI's progress and the web app's hub are: publishing to nobody would cost nothing.
         using var subscription = events.Subscribe(_ => Interlocked.Increment(ref received));
         using var snapshots = new ClassMapSnapshots(probes);
-        var trainer = new Trainer(network, runOptions, catalogue.Categories, train, validation, run, events, [snapshots, .. extra]);
+        var trainer = new Trainer(network, runOptions, catalogue.Categories, train, validation, run, events, [snapshots, .. extra], device: device);
         foreach (var callback in extra.OfType<StepWindow>()) callback.Snapshots = snapshots;
         trainer.Run(resume: false, cancellationToken);
         return snapshots;

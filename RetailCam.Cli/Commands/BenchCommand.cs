@@ -31,7 +31,7 @@ internal static class BenchCommand
             var isQuick = parse.GetValue(quick);
             var report = BenchRunner.Run(isQuick ? BenchConfig.Quick : BenchConfig.Full, isQuick, parse.GetValue(pretrained)
                 ?? engine.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<EngineOptions>>().Value.ResolvedPretrainedFolder, PyTorchScript,
-                line => Console.Error.WriteLine($"bench: {line}"));
+                environment.Device, line => Console.Error.WriteLine($"bench: {line}"));
             if (parse.GetValue(markdown) is { } file) File.WriteAllText(file.FullName, BenchMarkdown.Table(report));
             if (parse.GetValue(json)) CliRunner.WriteJson(report);
             else Console.Out.WriteLine(BenchMarkdown.Table(report));

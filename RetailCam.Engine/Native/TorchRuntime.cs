@@ -12,7 +12,15 @@ public enum DeviceChoice
 /// <summary>The device and thread count this process computes on, decided once from configuration.</summary>
 public sealed record TorchEnvironment(torch.Device Device, int IntraOpThreads, string LibTorchVersion, NativeLoadReport NativeLoad)
 {
-    public string DeviceName => Device.type == DeviceType.CUDA ? $"cuda:{Math.Max(Device.index, 0)}" : "cpu";
+    public string DeviceName => NameOf(Device);
+
+    /// <summary>"cpu", "cuda:0", …: CUDA's unset index (-1) is the current device, which libtorch starts at 0.</summary>
+    public static string NameOf(torch.Device device) => device.type switch
+    {
+        DeviceType.CUDA => $"cuda:{Math.Max(device.index, 0)}",
+        DeviceType.CPU => "cpu",
+        _ => device.type.ToString().ToLowerInvariant(),
+    };
 
     public override string ToString() =>
         $"device {DeviceName}, {IntraOpThreads} intra-op threads, libtorch {LibTorchVersion}";

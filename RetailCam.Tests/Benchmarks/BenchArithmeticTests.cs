@@ -131,7 +131,7 @@ public sealed class BenchArithmeticTests
             Flops = new FlopDetail(400, 1000, 2048, "x", 3.64, 500, 1000, 200, 0.4, "y"),
             Memory = new MemoryFigures(100, 300, 1_000_000, 1_005_000),
             Latency = new LatencyFigures(40, 15, 1024, 768, 10),
-            Machine = new MachineDetail("cpu", 2, 2, "linux", ".NET", "2.10", "1.31"),
+            Machine = new MachineDetail("cpu", 2, 2, "cpu", "linux", ".NET", "2.10", "1.31"),
             Quick = true,
             Seconds = 1,
         };

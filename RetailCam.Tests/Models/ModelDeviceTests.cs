@@ -23,7 +23,7 @@ public sealed class ModelDeviceTests : IDisposable
 
     private static Device DeviceNamed(string name) => name == "cpu" ? CPU : new Device(DeviceType.META);
 
-    private static void AssertEverythingOn(Device device, nn.Module module)
+    internal static void AssertEverythingOn(Device device, nn.Module module)
     {
         var tensors = module.named_parameters().Select(p => (p.name, tensor: (Tensor)p.parameter))
             .Concat(module.named_buffers().Select(b => (b.name, tensor: b.buffer))).ToList();
