@@ -8,15 +8,6 @@ using static TorchSharp.torch;
 
 namespace RetailCam.Tests.Benchmarks;
 
-// Initialising a network and training it draw from libtorch's process-wide generator: beside a test that
-// seeds it and compares draws (the trainer's resume test), these must not run at the same time.
-[CollectionDefinition(Name, DisableParallelization = true)]
-public sealed class GlobalGeneratorCollection
-{
-    public const string Name = "libtorch's global generator";
-}
-
-[Collection(GlobalGeneratorCollection.Name)]
 public sealed class BenchDeviceTests
 {
     // libtorch's meta device holds shapes and no data: a tensor the bench left on the CPU shows up there.

@@ -7,6 +7,7 @@ using static TorchSharp.torch;
 
 namespace RetailCam.Tests.Training;
 
+[Collection(GlobalGeneratorCollection.Name)]
 public sealed class TrainerTests : IDisposable
 {
     private readonly string folder = Path.Combine(Path.GetTempPath(), $"retailcam-train-{Guid.NewGuid():N}");
