@@ -3,7 +3,11 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using RetailCam.Engine.Imaging;
 using RetailCam.Engine.Inference;
+using RetailCam.Engine.Data;
+using RetailCam.Engine.Hosting;
+using RetailCam.Engine.Models.Import;
 using RetailCam.Engine.Native;
+using RetailCam.Engine.Training;
 
 namespace RetailCam.Cli.Commands;
 
@@ -17,8 +21,13 @@ internal static class EvalCommand
         var data = new Option<DirectoryInfo>("--data") { Description = "A catalogue folder tree, or a labelled box set (a folder with boxes.csv).", Required = true };
         var split = new Option<string>("--split") { Description = "test, val or all (catalogues only; a box set is used whole).", DefaultValueFactory = _ => "test" };
         split.AcceptOnlyFromAmong("test", "val", "all");
+        var probe = new Option<bool>("--linear-probe")
+        {
+            Description = "On a catalogue, also score the baseline on the same split: frozen pretrained ResNet18 features + logistic regression "
+                + $"(at most {LinearProbe.DefaultMaxTrainPerCategory} training photos per category).",
+        };
         var json = CliRunner.JsonOption();
-        var command = new Command("eval", "Measure a model: accuracy per class and confusion; MaxBoxAcc and mean IoU on a labelled box set.") { model, inputSize, data, split, json };
+        var command = new Command("eval", "Measure a model: accuracy per class and confusion; MaxBoxAcc and mean IoU on a labelled box set.") { model, inputSize, data, split, probe, json };
 
         host.AddOptionsTo(command);
         command.SetAction((parse, cancellationToken) => CliRunner.RunAsync(async token =>
@@ -33,6 +42,18 @@ internal static class EvalCommand
             var report = await new Evaluator(predictor, decoder).EvaluateAsync(parse.GetValue(data)!.FullName, which,
                 (done, total) => progress.Report((double)done / Math.Max(1, total), $"{done}/{total} images"), token);
             progress.Done();
+            var dataFolder = parse.GetValue(data)!.FullName;
+            LinearProbeReport? baseline = null;
+            if (parse.GetValue(probe))
+            {
+                if (File.Exists(Path.Combine(dataFolder, BoxesCsv.FileName)))
+                    throw new ArgumentException("--linear-probe needs a catalogue folder tree, not a box set.");
+                using var pretrained = PretrainedResNet18.Load(engine.Services.GetRequiredService<IOptions<EngineOptions>>().Value.ResolvedPretrainedFolder,
+                    device: engine.Services.GetRequiredService<TorchEnvironment>().Device);
+                var probing = new CliProgress();
+                baseline = LinearProbe.Run(dataFolder, pretrained, decoder, progress: (done, total) => probing.Report((double)done / Math.Max(1, total), $"linear probe: {done}/{total} photos"), cancellationToken: token);
+                probing.Done();
+            }
 
             if (parse.GetValue(json))
             {
@@ -51,6 +72,7 @@ internal static class EvalCommand
                     bestThreshold = report.BestThreshold,
                     localisationSamples = report.LocalisationSamples,
                     seconds = report.Seconds,
+                    linearProbe = baseline,
                 });
             }
             else
@@ -59,6 +81,8 @@ internal static class EvalCommand
                 foreach (var (category, accuracy) in report.PerClass) Console.WriteLine($"  {category,-32} {accuracy:P1}");
                 if (report.MaxBoxAcc is { } boxAcc)
                     Console.WriteLine($"MaxBoxAcc {boxAcc:P1} (best threshold {report.BestThreshold:F2}), mean IoU {report.MeanIoU:F3} over {report.LocalisationSamples} maps");
+                if (baseline is not null)
+                    Console.WriteLine($"linear probe (frozen ResNet18 features + logistic regression, L2 {baseline.L2:G2}): {baseline.TestAccuracy:P2} on the {baseline.TestImages} test photos, trained on {baseline.TrainImages}");
             }
             return report.Failed == report.Images && report.Images > 0 ? 1 : 0;
         }, cancellationToken));

@@ -64,6 +64,19 @@ public class CliVerbTests(TrainedRunFixture run) : IClassFixture<TrainedRunFixtu
     }
 
     [Fact]
+    public void Eval_with_the_linear_probe_scores_the_baseline_on_the_same_test_photos()
+    {
+        var (exit, stdout, stderr) = ToolProcess.Run(["eval", "--model", run.RunFolder, "--data", run.Catalogue, "--linear-probe", "--json"], timeout: Timeout);
+
+        Assert.True(exit == 0, stderr);
+        using var json = ToolProcess.LastJson(stdout);
+        var probe = json.RootElement.GetProperty("linearProbe");
+        Assert.Equal(json.RootElement.GetProperty("images").GetInt32(), probe.GetProperty("testImages").GetInt32());
+        Assert.InRange(probe.GetProperty("testAccuracy").GetDouble(), 0, 1);
+        Assert.True(probe.GetProperty("trainImages").GetInt32() > 0);
+    }
+
+    [Fact]
     public void Predict_gives_a_path_with_a_confidence_per_level_and_writes_heatmap_and_overlay_pngs()
     {
         var photo = Directory.EnumerateFiles(run.Catalogue, "*.png", SearchOption.AllDirectories).Order().First();
