@@ -71,7 +71,7 @@ internal static class DemoDataCommand
     {
         Console.Error.WriteLine($"writing clip-art pack-shots from {sourceRoot} to {Path.Combine(outputDirectory, "catalogue")} …");
         var result = ClipArtDemo.Build(sourceRoot, outputDirectory, scenes, seed, progress: new ThrottledProgress(), cancellationToken: cancellationToken);
-        foreach (var skipped in result.Skipped.Take(20)) Console.Error.WriteLine($"skipped {skipped.Path}: {skipped.Reason}");
+        foreach (var skipped in (result.Skipped ?? []).Take(20)) Console.Error.WriteLine($"skipped {skipped.Path}: {skipped.Reason}");
         if (json)
         {
             CliRunner.WriteJson(result);
@@ -79,7 +79,7 @@ internal static class DemoDataCommand
         }
         foreach (var (category, count) in result.Counts)
             Console.Out.WriteLine($"{count,6}  {category}");
-        Console.Out.WriteLine($"{result.Images} pack-shots ({result.ImagesWritten} written, {result.ImagesAlreadyPresent} already there, {result.Skipped.Count} skipped) in {result.Catalogue}");
+        Console.Out.WriteLine($"{result.Images} pack-shots ({result.ImagesWritten} written, {result.ImagesAlreadyPresent} already there, {result.Skipped?.Count ?? 0} skipped) in {result.Catalogue}");
         Console.Out.WriteLine($"{result.Scenes} scenes with {result.SceneArticles} boxes from {result.SceneCutouts} held-out cut-outs in {result.ScenesDirectory}");
         Console.Out.WriteLine($"done in {result.Seconds:0.0} s");
         return 0;

@@ -12,20 +12,6 @@ public sealed record ClipArtDepartment(string Category, string SourceFolder);
 /// <summary>A source file that did not become a pack-shot, and why.</summary>
 public sealed record ClipArtSkipped(string Path, string Reason);
 
-public sealed record ClipArtDemoResult(
-    string Catalogue,
-    string ScenesDirectory,
-    IReadOnlyDictionary<string, int> Counts,
-    int Images,
-    int ImagesWritten,
-    int ImagesAlreadyPresent,
-    int Scenes,
-    int SceneArticles,
-    int SceneCutouts,
-    int Seed,
-    IReadOnlyList<ClipArtSkipped> Skipped,
-    double Seconds);
-
 /// <summary>
 /// The second demo catalogue: real colour artwork from Debian's openclipart-png (topic folders of PNGs,
 /// most with true alpha). Each department's files become pack-shots, composited on white in a square
@@ -64,7 +50,7 @@ public static class ClipArtDemo
 
     private static readonly PngEncoder Png = new() { CompressionLevel = PngCompressionLevel.BestSpeed, ColorType = PngColorType.Rgb };
 
-    public static ClipArtDemoResult Build(string sourceRoot, string outputDirectory, int scenes, int seed, IReadOnlyList<ClipArtDepartment>? departments = null,
+    public static DemoDataResult Build(string sourceRoot, string outputDirectory, int scenes, int seed, IReadOnlyList<ClipArtDepartment>? departments = null,
         StableSplitter? splitter = null, IProgress<DemoProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(scenes);
@@ -120,10 +106,10 @@ public static class ClipArtDemo
             if (scenes > 0 && articles.Count == 0)
                 throw new DemoDataException("No transparent picture fell into the test split, so no scene can be composed: choose larger departments.");
             var (sceneCount, boxes) = WriteScenes(Path.Combine(outputDirectory, "scenes"), articles.Select(a => (a.Category, a.Cutout)).ToList(), scenes, seed, progress, cancellationToken);
-            return new ClipArtDemoResult(catalogue, Path.Combine(outputDirectory, "scenes"),
+            return new DemoDataResult(catalogue, Path.Combine(outputDirectory, "scenes"),
                 counts.OrderBy(c => c.Key, StringComparer.Ordinal).ToDictionary(c => c.Key, c => c.Value, StringComparer.Ordinal),
-                written + present, written, present, sceneCount, boxes, articles.Count, seed,
-                skipped.OrderBy(s => s.Path, StringComparer.Ordinal).ToList(), Math.Round(clock.Elapsed.TotalSeconds, 2));
+                written + present, written, present, sceneCount, boxes, seed, Math.Round(clock.Elapsed.TotalSeconds, 2),
+                articles.Count, skipped.OrderBy(s => s.Path, StringComparer.Ordinal).ToList());
         }
         finally
         {

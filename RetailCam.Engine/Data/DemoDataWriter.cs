@@ -12,6 +12,21 @@ public sealed record DemoCatalogueResult(string Directory, IReadOnlyDictionary<s
 
 public sealed record DemoScenesResult(string Directory, int Scenes, int Articles, int Written, int AlreadyPresent, int TestArticlesAvailable);
 
+/// <summary>What demo-data wrote, for either demo catalogue; the clip-art one also says how many held-out cut-outs fed its scenes and which files it skipped.</summary>
+public sealed record DemoDataResult(
+    string Catalogue,
+    string ScenesDirectory,
+    IReadOnlyDictionary<string, int> Counts,
+    int Images,
+    int ImagesWritten,
+    int ImagesAlreadyPresent,
+    int Scenes,
+    int SceneArticles,
+    int Seed,
+    double Seconds,
+    int? SceneCutouts = null,
+    IReadOnlyList<ClipArtSkipped>? Skipped = null);
+
 /// <summary>
 /// Writes the demo data set: Fashion-MNIST as a category tree of PNGs in DIR/catalogue, and shop
 /// scenes with boxes in DIR/scenes. Idempotent: files already there are kept (written via a
@@ -123,19 +138,7 @@ public sealed class DemoDataWriter(string outputDirectory, StableSplitter? split
 /// <summary>The whole demo-data verb: fetch, read, write catalogue and scenes, time it.</summary>
 public static class DemoDataBuilder
 {
-    public sealed record Result(
-        string Catalogue,
-        string ScenesDirectory,
-        IReadOnlyDictionary<string, int> Counts,
-        int Images,
-        int ImagesWritten,
-        int ImagesAlreadyPresent,
-        int Scenes,
-        int SceneArticles,
-        int Seed,
-        double Seconds);
-
-    public static async Task<Result> BuildAsync(string outputDirectory, string cacheDirectory, int scenes, int seed, Action<string>? log = null, IProgress<DemoProgress>? progress = null, CancellationToken cancellationToken = default)
+    public static async Task<DemoDataResult> BuildAsync(string outputDirectory, string cacheDirectory, int scenes, int seed, Action<string>? log = null, IProgress<DemoProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         var clock = Stopwatch.StartNew();
         var package = await FashionMnist.EnsurePackageAsync(cacheDirectory, log, cancellationToken);
@@ -146,7 +149,7 @@ public static class DemoDataBuilder
         var catalogue = writer.WriteCatalogue(articles, progress, cancellationToken);
         log?.Invoke($"composing {scenes} shop scenes in {writer.ScenesDirectory} …");
         var sceneResult = writer.WriteScenes(articles, scenes, seed, progress: progress, cancellationToken: cancellationToken);
-        return new Result(catalogue.Directory, sceneResult.Directory, catalogue.Counts, articles.Count, catalogue.Written, catalogue.AlreadyPresent,
+        return new DemoDataResult(catalogue.Directory, sceneResult.Directory, catalogue.Counts, articles.Count, catalogue.Written, catalogue.AlreadyPresent,
             sceneResult.Scenes, sceneResult.Articles, seed, Math.Round(clock.Elapsed.TotalSeconds, 2));
     }
 }

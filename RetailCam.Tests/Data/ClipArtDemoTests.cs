@@ -49,8 +49,8 @@ public sealed class ClipArtDemoTests : IDisposable
         var result = ClipArtDemo.Build(Source(), output, scenes: 0, seed: 1, Departments);
 
         Assert.Equal(new Dictionary<string, int> { ["Fruit/Red"] = PerTopic + 1, ["Tools"] = PerTopic + 1 }, result.Counts);
-        Assert.Equal(2, result.Skipped.Count);
-        Assert.All(result.Skipped, s => Assert.EndsWith("broken.png", s.Path, StringComparison.Ordinal));
+        Assert.Equal(2, result.Skipped?.Count);
+        Assert.All(result.Skipped!, s => Assert.EndsWith("broken.png", s.Path, StringComparison.Ordinal));
 
         // The margin is trimmed: the drawing (100 × 50) is scaled to 224 wide, centred on a white 256² square.
         using var shot = Image.Load<Rgb24>(Path.Combine(output, "catalogue", "Fruit/Red", "sub-drawing_0.png"));
