@@ -27,7 +27,7 @@ public static class Checkpoint
         {
             network.save(Path.Combine(staging, WeightsFile));
             if (optimizer is OptimizerHelper helper) helper.save_state_dict(Path.Combine(staging, OptimizerFile));
-            File.WriteAllText(Path.Combine(staging, PositionFile), JsonSerializer.Serialize(position, RunFolder.Json));
+            File.WriteAllText(Path.Combine(staging, PositionFile), JsonSerializer.Serialize(position, EngineJson.Options));
 
             var previous = folder + ".old";
             if (Directory.Exists(previous)) Directory.Delete(previous, recursive: true);
@@ -52,7 +52,7 @@ public static class Checkpoint
     public static TrainingPosition Load(string folder, CamNetwork network, optim.Optimizer optimizer)
     {
         var found = Find(folder) ?? throw new FileNotFoundException($"No checkpoint to resume from in {folder}.");
-        var position = JsonSerializer.Deserialize<TrainingPosition>(File.ReadAllText(Path.Combine(found, PositionFile)), RunFolder.Json)
+        var position = JsonSerializer.Deserialize<TrainingPosition>(File.ReadAllText(Path.Combine(found, PositionFile)), EngineJson.Options)
             ?? throw new InvalidDataException($"{Path.Combine(found, PositionFile)} is empty.");
         network.load(Path.Combine(found, WeightsFile));
         var optimizerFile = Path.Combine(found, OptimizerFile);

@@ -10,8 +10,6 @@ namespace RetailCam.Engine.Training;
 /// </summary>
 public sealed class RunFolder
 {
-    public static readonly JsonSerializerOptions Json = EngineJson.Options;
-
     private readonly Lock appendGate = new();
 
     /// <summary>A run in any folder (the CLI's --out); constructing touches nothing on disk.</summary>
@@ -35,7 +33,7 @@ public sealed class RunFolder
 
     private void AppendLine(string file, TrainingEvent trainingEvent)
     {
-        var line = JsonSerializer.Serialize(new StoredEvent(trainingEvent.GetType().Name, JsonSerializer.SerializeToElement(trainingEvent, trainingEvent.GetType(), Json)), Json);
+        var line = JsonSerializer.Serialize(new StoredEvent(trainingEvent.GetType().Name, JsonSerializer.SerializeToElement(trainingEvent, trainingEvent.GetType(), EngineJson.Options)), EngineJson.Options);
         lock (appendGate)
         {
             Directory.CreateDirectory(System.IO.Path.GetDirectoryName(file)!);
@@ -52,7 +50,7 @@ public sealed class RunFolder
         {
             if (string.IsNullOrWhiteSpace(line)) continue;
             StoredEvent? stored;
-            try { stored = JsonSerializer.Deserialize<StoredEvent>(line, Json); }
+            try { stored = JsonSerializer.Deserialize<StoredEvent>(line, EngineJson.Options); }
             catch (JsonException) { continue; } // a line cut by a crash is not an event
             var type = stored?.Type switch
             {
@@ -63,7 +61,7 @@ public sealed class RunFolder
                 _ => null,
             };
             if (type is null) continue;
-            if (stored!.Event.Deserialize(type, Json) is TrainingEvent e) yield return e;
+            if (stored!.Event.Deserialize(type, EngineJson.Options) is TrainingEvent e) yield return e;
         }
     }
 
@@ -95,13 +93,8 @@ public sealed class RunFolder
         }
     }
 
-    public static void WriteAtomically(string path, string content)
-    {
-        var temporary = $"{path}.{Guid.NewGuid():N}.tmp";
-        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!);
-        File.WriteAllText(temporary, content);
-        File.Move(temporary, path, overwrite: true);
-    }
+    /// <summary>UTF-8 without a byte-order mark, as File.WriteAllText writes it.</summary>
+    public static void WriteAtomically(string path, string content) => WriteAtomically(path, System.Text.Encoding.UTF8.GetBytes(content));
 
     public static void WriteAtomically(string path, ReadOnlySpan<byte> content)
     {

@@ -136,20 +136,20 @@ public static class TrainingJob
         var record = new RunRecord(spec, categories, DateTimeOffset.UtcNow);
         if (resume && File.Exists(run.Paths.RunFile))
         {
-            var existing = JsonSerializer.Deserialize<RunRecord>(File.ReadAllText(run.Paths.RunFile), RunFolder.Json);
+            var existing = JsonSerializer.Deserialize<RunRecord>(File.ReadAllText(run.Paths.RunFile), EngineJson.Options);
             if (existing is not null && !existing.Categories.SequenceEqual(categories))
                 throw new InvalidOperationException($"Cannot resume {run.Paths.Folder}: its categories differ from those now found in {spec.DataFolder}.");
             return;
         }
         if (!resume && Checkpoint.Find(run.Paths.CheckpointFolder) is not null)
             throw new InvalidOperationException($"{run.Paths.Folder} already holds a run; pass --resume to continue it or choose another folder.");
-        RunFolder.WriteAtomically(run.Paths.RunFile, JsonSerializer.Serialize(record, RunFolder.Json));
+        RunFolder.WriteAtomically(run.Paths.RunFile, JsonSerializer.Serialize(record, EngineJson.Options));
     }
 
     public static RunRecord? ReadRunRecord(string runFolder)
     {
         var file = new RunPaths(runFolder).RunFile;
-        return File.Exists(file) ? JsonSerializer.Deserialize<RunRecord>(File.ReadAllText(file), RunFolder.Json) : null;
+        return File.Exists(file) ? JsonSerializer.Deserialize<RunRecord>(File.ReadAllText(file), EngineJson.Options) : null;
     }
 
     /// <summary>The streaming loader as the trainer's batch source.</summary>

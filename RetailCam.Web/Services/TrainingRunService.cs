@@ -1,3 +1,4 @@
+using RetailCam.Engine;
 using System.Collections.Concurrent;
 using System.Text.Json;
 using RetailCam.Engine.Layout;
@@ -62,7 +63,7 @@ public sealed class TrainingRunService(DataRootLayout layout, TorchEnvironment t
             Backbone = spec.Backbone.ToString().ToLowerInvariant(),
             Status = status.ToString(),
             CreatedUtc = DateTime.UtcNow,
-            OptionsJson = JsonSerializer.Serialize(spec, RunFolder.Json),
+            OptionsJson = JsonSerializer.Serialize(spec, EngineJson.Options),
         };
         await history.UpsertAsync(Row(RunStatus.Pending), cancellationToken);
 

@@ -21,7 +21,7 @@ internal sealed class ModelSaving : ITrainingCallback
             ["epoch"] = epoch.Epoch,
             ["step"] = epoch.Step,
         };
-        var training = JsonSerializer.SerializeToNode(context.Options, RunFolder.Json)!.AsObject();
+        var training = JsonSerializer.SerializeToNode(context.Options, EngineJson.Options)!.AsObject();
         var manifest = ModelManifest.Describe(context.Network, context.Categories, context.Options.ImageSize, training, metrics);
         ModelFolder.Save(context.Run.Paths.EpochModelFolder(epoch.Epoch), context.Network, manifest);
         if (epoch.IsBest) ModelFolder.Save(context.Run.Paths.ModelFolder, context.Network, manifest);
