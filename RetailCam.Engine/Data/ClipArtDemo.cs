@@ -129,10 +129,11 @@ public static class ClipArtDemo
         if ((long)info.Width * info.Height > MaxSourcePixels)
             throw new DemoDataException($"{info.Width} × {info.Height} is over the {MaxSourcePixels / 1_000_000} MP limit");
         var image = Image.Load<Rgba32>(file);
-        transparent = HasTransparency(image);
+        var (drawn, hasTransparency) = SurveyAlpha(image);
+        transparent = hasTransparency;
         // Many drawings sit in a wide transparent margin: trimmed to what is drawn, each fills its pack-shot.
-        if (OpaqueBounds(image) is { } drawn && (drawn.Width < image.Width || drawn.Height < image.Height))
-            image.Mutate(x => x.Crop(drawn));
+        if (drawn is { } bounds && (bounds.Width < image.Width || bounds.Height < image.Height))
+            image.Mutate(x => x.Crop(bounds));
         var scale = (double)ArticleSide / Math.Max(image.Width, image.Height);
         image.Mutate(x => x.Resize(Math.Max(1, (int)Math.Round(image.Width * scale)), Math.Max(1, (int)Math.Round(image.Height * scale)), KnownResamplers.Bicubic));
         return image;
@@ -149,30 +150,17 @@ public static class ClipArtDemo
     private static (int Scenes, int Boxes) WriteScenes(string directory, IReadOnlyList<(string Category, Image<Rgba32> Cutout)> articles, int count, int seed,
         IProgress<DemoProgress>? progress, CancellationToken cancellationToken)
     {
-        Directory.CreateDirectory(directory);
         var sceneArticles = articles.Select(a => SceneArticle.FromCutout(a.Category, a.Cutout)).ToList();
         try
         {
-            var rows = new List<BoxRow>[count];
-            var done = 0;
-            Parallel.For(0, count, new ParallelOptions { CancellationToken = cancellationToken }, index =>
+            var (rows, _, _) = DemoDataWriter.WriteSceneSet(directory, count, seed, 0xC11A7, Png, (_, random) =>
             {
-                var random = new Random(StreamingDataLoader.Mix(seed, index, 0xC11A7));
                 var side = random.Next(MinSceneSide, MaxSceneSide + 1);
                 var composer = new ShopSceneComposer(new ShopSceneOptions { Size = side, MinArticleSize = side / 4, MaxArticleSize = side / 2, MaxArticles = 3 });
                 var picks = Enumerable.Range(0, 1 + random.Next(composer.Options.MaxArticles)).Select(_ => sceneArticles[random.Next(sceneArticles.Count)]).ToArray();
-                using var scene = composer.Compose(picks, random);
-                var file = $"scene-{index:D5}.png";
-                rows[index] = scene.Articles.Select(p => new BoxRow(file, p.Category, p.Box.XMin, p.Box.YMin, p.Box.XMax, p.Box.YMax)).ToList();
-                var path = Path.Combine(directory, file);
-                if (!File.Exists(path)) DemoDataWriter.SaveAtomically(scene.Image, path, Png);
-                var finished = Interlocked.Increment(ref done);
-                if (finished % 50 == 0 || finished == count)
-                    progress?.Report(new DemoProgress("scenes", finished, count));
-            });
-            var all = rows.SelectMany(r => r).ToList();
-            BoxesCsv.Write(Path.Combine(directory, BoxesCsv.FileName), all);
-            return (count, all.Count);
+                return composer.Compose(picks, random);
+            }, progress, cancellationToken);
+            return (count, rows.Count);
         }
         finally
         {
@@ -197,10 +185,14 @@ public static class ClipArtDemo
         return Path.ChangeExtension(safe, ".png");
     }
 
-    /// <summary>The bounds of the pixels that are not (nearly) transparent, or null when there are none.</summary>
-    private static Rectangle? OpaqueBounds(Image<Rgba32> image)
+    /// <summary>
+    /// One pass over the alpha: the bounds of what is drawn (not nearly transparent), or null when nothing is,
+    /// and whether any pixel is transparent at all.
+    /// </summary>
+    private static (Rectangle? Drawn, bool Transparent) SurveyAlpha(Image<Rgba32> image)
     {
         int minX = int.MaxValue, minY = int.MaxValue, maxX = -1, maxY = -1;
+        var transparent = false;
         image.ProcessPixelRows(rows =>
         {
             for (var y = 0; y < rows.Height; y++)
@@ -208,23 +200,13 @@ public static class ClipArtDemo
                 var row = rows.GetRowSpan(y);
                 for (var x = 0; x < row.Length; x++)
                 {
-                    if (row[x].A <= 8) continue;
+                    var alpha = row[x].A;
+                    if (alpha < 250) transparent = true;
+                    if (alpha <= 8) continue;
                     (minX, maxX, minY, maxY) = (Math.Min(minX, x), Math.Max(maxX, x), Math.Min(minY, y), Math.Max(maxY, y));
                 }
             }
         });
-        return maxX < 0 ? null : new Rectangle(minX, minY, maxX - minX + 1, maxY - minY + 1);
-    }
-
-    private static bool HasTransparency(Image<Rgba32> image)
-    {
-        var found = false;
-        image.ProcessPixelRows(rows =>
-        {
-            for (var y = 0; y < rows.Height && !found; y++)
-                foreach (var pixel in rows.GetRowSpan(y))
-                    if (pixel.A < 250) { found = true; break; }
-        });
-        return found;
+        return (maxX < 0 ? null : new Rectangle(minX, minY, maxX - minX + 1, maxY - minY + 1), transparent);
     }
 }

@@ -80,50 +80,62 @@ public sealed class DemoDataWriter(string outputDirectory, StableSplitter? split
     public DemoScenesResult WriteScenes(IReadOnlyList<FashionMnistArticle> articles, int count, int seed, ShopSceneOptions? sceneOptions = null, IProgress<DemoProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(count);
-        Directory.CreateDirectory(ScenesDirectory);
         var testArticles = articles.Where(a => splitter.Assign(a.RelativePath) == DatasetSplit.Test).ToArray();
         if (count > 0 && testArticles.Length == 0)
             throw new DemoDataException("No article fell into the test split, so no scene can be composed; the demo data needs more articles.");
         var composer = new ShopSceneComposer(sceneOptions);
-        var rows = new List<BoxRow>[count];
-        var written = 0;
-        var present = 0;
-        var done = 0;
-        Parallel.For(0, count, new ParallelOptions { CancellationToken = cancellationToken }, index =>
+        var (rows, written, present) = WriteSceneSet(ScenesDirectory, count, seed, 0x5CE4E, ScenePng, (_, random) =>
         {
-            var random = new Random(StreamingDataLoader.Mix(seed, index, 0x5CE4E));
             var picks = Enumerable.Range(0, 1 + random.Next(composer.Options.MaxArticles))
                 .Select(_ => testArticles[random.Next(testArticles.Length)])
                 .ToArray();
             var coverages = picks.Select(a => Image.LoadPixelData<L8>(a.Pixels, FashionMnist.Side, FashionMnist.Side)).ToArray();
             try
             {
-                using var scene = composer.Compose(picks.Select((a, i) => new SceneArticle(a.Category, coverages[i])).ToArray(), random);
-                var file = $"scene-{index:D5}.png";
-                rows[index] = scene.Articles.Select(p => new BoxRow(file, p.Category, p.Box.XMin, p.Box.YMin, p.Box.XMax, p.Box.YMax)).ToList();
-                var path = Path.Combine(ScenesDirectory, file);
-                if (File.Exists(path))
-                {
-                    Interlocked.Increment(ref present);
-                }
-                else
-                {
-                    SaveAtomically(scene.Image, path, ScenePng);
-                    Interlocked.Increment(ref written);
-                }
+                // The scene keeps copies of the masks it pasted: the sources can go once it is composed.
+                return composer.Compose(picks.Select((a, i) => new SceneArticle(a.Category, coverages[i])).ToArray(), random);
             }
             finally
             {
-                foreach (var coverage in coverages)
-                    coverage.Dispose();
+                foreach (var coverage in coverages) coverage.Dispose();
+            }
+        }, progress, cancellationToken);
+        return new DemoScenesResult(ScenesDirectory, count, rows.Count, written, present, testArticles.Length);
+    }
+
+    /// <summary>
+    /// Writes <paramref name="count"/> composed scenes (scene-NNNNN.png, kept when already there) and their
+    /// boxes.csv. Scene i is composed from a generator seeded by (seed, i, salt) alone, so a seed fixes the set
+    /// however the work is spread over threads.
+    /// </summary>
+    internal static (IReadOnlyList<BoxRow> Rows, int Written, int AlreadyPresent) WriteSceneSet(string directory, int count, int seed, int salt, PngEncoder encoder,
+        Func<int, Random, ComposedScene> compose, IProgress<DemoProgress>? progress, CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(directory);
+        var rows = new List<BoxRow>[count];
+        int written = 0, present = 0, done = 0;
+        Parallel.For(0, count, new ParallelOptions { CancellationToken = cancellationToken }, index =>
+        {
+            using var scene = compose(index, new Random(StreamingDataLoader.Mix(seed, index, salt)));
+            var file = $"scene-{index:D5}.png";
+            rows[index] = scene.Articles.Select(p => new BoxRow(file, p.Category, p.Box.XMin, p.Box.YMin, p.Box.XMax, p.Box.YMax)).ToList();
+            var path = Path.Combine(directory, file);
+            if (File.Exists(path))
+            {
+                Interlocked.Increment(ref present);
+            }
+            else
+            {
+                SaveAtomically(scene.Image, path, encoder);
+                Interlocked.Increment(ref written);
             }
             var finished = Interlocked.Increment(ref done);
             if (finished % 50 == 0 || finished == count)
                 progress?.Report(new DemoProgress("scenes", finished, count));
         });
-        var allRows = rows.SelectMany(r => r).ToArray();
-        BoxesCsv.Write(Path.Combine(ScenesDirectory, BoxesCsv.FileName), allRows);
-        return new DemoScenesResult(ScenesDirectory, count, allRows.Length, written, present, testArticles.Length);
+        var all = rows.SelectMany(r => r).ToList();
+        BoxesCsv.Write(Path.Combine(directory, BoxesCsv.FileName), all);
+        return (all, written, present);
     }
 
     /// <summary>Written under a temporary name and moved into place, so a file that exists is complete.</summary>
