@@ -1,7 +1,6 @@
 using System.CommandLine;
 using Microsoft.Extensions.DependencyInjection;
 using RetailCam.Benchmarks;
-using RetailCam.Engine.Hosting;
 using RetailCam.Engine.Native;
 
 namespace RetailCam.Cli.Commands;
@@ -30,7 +29,7 @@ internal static class BenchCommand
             var environment = engine.Services.GetRequiredService<TorchEnvironment>();
             var isQuick = parse.GetValue(quick);
             var report = BenchRunner.Run(isQuick ? BenchConfig.Quick : BenchConfig.Full, isQuick, parse.GetValue(pretrained)
-                ?? engine.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<EngineOptions>>().Value.ResolvedPretrainedFolder, PyTorchScript,
+                ?? engine.PretrainedFolder(), PyTorchScript,
                 environment.Device, line => Console.Error.WriteLine($"bench: {line}"));
             if (parse.GetValue(markdown) is { } file) File.WriteAllText(file.FullName, BenchMarkdown.Table(report));
             if (parse.GetValue(json)) CliRunner.WriteJson(report);

@@ -2,10 +2,8 @@ using System.CommandLine;
 using System.Globalization;
 using CsvHelper;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
 using RetailCam.Engine.Imaging;
 using RetailCam.Engine.Inference;
-using RetailCam.Engine.Native;
 
 namespace RetailCam.Cli.Commands;
 
@@ -29,8 +27,7 @@ internal static class CatalogueCommand
             var folder = ModelLocator.Resolve(parse.GetValue(model)!.FullName);
             var inputFolder = parse.GetValue(input)!.FullName;
             var files = FileCategoriser.FindImages(inputFolder);
-            using var predictor = Predictor.ForFolder(folder, engine.Services.GetRequiredService<IOptions<PredictorOptions>>().Value,
-                engine.Services.GetRequiredService<TorchEnvironment>().Device);
+            using var predictor = engine.PredictorFor(folder);
             var progress = new CliProgress();
             var started = DateTime.UtcNow;
             var target = parse.GetValue(output)!.FullName;

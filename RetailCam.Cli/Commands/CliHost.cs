@@ -6,6 +6,8 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using RetailCam.Engine.Hosting;
+using RetailCam.Engine.Inference;
+using RetailCam.Engine.Native;
 
 namespace RetailCam.Cli.Commands;
 
@@ -61,4 +63,18 @@ internal sealed class CliHost
         }
         return host;
     }
+}
+
+/// <summary>What verbs take from the host they built, each asked for in one place.</summary>
+internal static class EngineHostServices
+{
+    /// <summary>The folder of ResNet18.onnx and its preprocessing: RetailCam:PretrainedFolder, else beside the tool.</summary>
+    public static string PretrainedFolder(this IHost engine) =>
+        engine.Services.GetRequiredService<IOptions<EngineOptions>>().Value.ResolvedPretrainedFolder;
+
+    /// <summary>A predictor of one model folder with the configured inference settings, on the configured device.</summary>
+    public static Predictor PredictorFor(this IHost engine, string modelFolder) =>
+        Predictor.ForFolder(modelFolder,
+            engine.Services.GetRequiredService<IOptions<PredictorOptions>>().Value,
+            engine.Services.GetRequiredService<TorchEnvironment>().Device);
 }

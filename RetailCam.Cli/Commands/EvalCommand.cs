@@ -1,10 +1,8 @@
 using System.CommandLine;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
 using RetailCam.Engine.Imaging;
 using RetailCam.Engine.Inference;
 using RetailCam.Engine.Data;
-using RetailCam.Engine.Hosting;
 using RetailCam.Engine.Models.Import;
 using RetailCam.Engine.Native;
 using RetailCam.Engine.Training;
@@ -35,8 +33,7 @@ internal static class EvalCommand
             using var engine = host.Build(parse, ModelOption.InputSizeSetting(parse, inputSize));
             var decoder = engine.Services.GetRequiredService<ImageFileDecoder>();
             var folder = ModelLocator.Resolve(parse.GetValue(model)!.FullName);
-            using var predictor = Predictor.ForFolder(folder, engine.Services.GetRequiredService<IOptions<PredictorOptions>>().Value,
-                engine.Services.GetRequiredService<TorchEnvironment>().Device);
+            using var predictor = engine.PredictorFor(folder);
             var progress = new CliProgress();
             var which = parse.GetValue(split) switch { "val" => EvaluationSplit.Validation, "all" => EvaluationSplit.All, _ => EvaluationSplit.Test };
             var report = await new Evaluator(predictor, decoder).EvaluateAsync(parse.GetValue(data)!.FullName, which,
@@ -48,7 +45,7 @@ internal static class EvalCommand
             {
                 if (File.Exists(Path.Combine(dataFolder, BoxesCsv.FileName)))
                     throw new ArgumentException("--linear-probe needs a catalogue folder tree, not a box set.");
-                using var pretrained = PretrainedResNet18.Load(engine.Services.GetRequiredService<IOptions<EngineOptions>>().Value.ResolvedPretrainedFolder,
+                using var pretrained = PretrainedResNet18.Load(engine.PretrainedFolder(),
                     device: engine.Services.GetRequiredService<TorchEnvironment>().Device);
                 var probing = new CliProgress();
                 baseline = LinearProbe.Run(dataFolder, pretrained, decoder, progress: (done, total) => probing.Report((double)done / Math.Max(1, total), $"linear probe: {done}/{total} photos"), cancellationToken: token);

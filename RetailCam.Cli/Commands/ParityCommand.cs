@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
-using RetailCam.Engine.Hosting;
 using RetailCam.Engine.Models.Import;
 using RetailCam.Engine.Native;
 
@@ -41,7 +40,7 @@ internal static class ParityCommand
             var environment = engine.Services.GetRequiredService<TorchEnvironment>();
             Console.Error.WriteLine($"parity: loading the pretrained ResNet18 ({environment})");
             using var model = PretrainedResNet18.Load(parseResult.GetValue(pretrained)
-                ?? engine.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<EngineOptions>>().Value.ResolvedPretrainedFolder);
+                ?? engine.PretrainedFolder());
             Console.Error.WriteLine("parity: running both engines");
             var result = OnnxParityCheck.Run(model, new ParityOptions(Runs: runCount));
 

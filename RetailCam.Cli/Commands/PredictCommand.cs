@@ -1,10 +1,8 @@
 using System.CommandLine;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
 using RetailCam.Engine.Cam;
 using RetailCam.Engine.Imaging;
 using RetailCam.Engine.Inference;
-using RetailCam.Engine.Native;
 using SixLabors.ImageSharp.PixelFormats;
 
 namespace RetailCam.Cli.Commands;
@@ -34,8 +32,7 @@ internal static class PredictCommand
             var decoder = engine.Services.GetRequiredService<ImageFileDecoder>();
             ClassMapOverlay.CheckOpacity(parse.GetValue(opacity));
             var folder = ModelLocator.Resolve(parse.GetValue(model)!.FullName);
-            using var predictor = Predictor.ForFolder(folder, engine.Services.GetRequiredService<IOptions<PredictorOptions>>().Value,
-                engine.Services.GetRequiredService<TorchEnvironment>().Device);
+            using var predictor = engine.PredictorFor(folder);
             var options = new PredictRequestOptions { Method = ClassMapMethods.Parse(parse.GetValue(method)!), TopK = parse.GetValue(top) };
             var files = parse.GetValue(images)!.Select(f => f.FullName).ToList();
             var outFolder = parse.GetValue(heatmap)?.FullName;

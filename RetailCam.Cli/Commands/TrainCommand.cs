@@ -1,7 +1,6 @@
 using System.CommandLine;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
-using RetailCam.Engine.Hosting;
 using RetailCam.Engine.Models;
 using RetailCam.Engine.Native;
 using RetailCam.Engine.Training;
@@ -43,14 +42,13 @@ internal static class TrainCommand
             using var engine = host.Build(parse);
             var torch = engine.Services.GetRequiredService<TorchEnvironment>();
             var configured = engine.Services.GetRequiredService<IOptions<TrainingOptions>>().Value;
-            var settings = engine.Services.GetRequiredService<IOptions<EngineOptions>>().Value;
             var spec = new TrainingJobSpec
             {
                 DataFolder = parse.GetValue(data)!.FullName,
                 RunFolder = parse.GetValue(runFolder)!.FullName,
                 Backbone = parse.GetValue(backbone) == "vgg16" ? BackboneKind.Vgg16 : BackboneKind.ResNet18,
                 Vgg16Weights = parse.GetValue(vggWeights)?.FullName,
-                PretrainedFolder = settings.ResolvedPretrainedFolder,
+                PretrainedFolder = engine.PretrainedFolder(),
                 LoaderWorkers = parse.GetValue(workers),
                 SceneBackgroundProbability = parse.GetValue(scenes),
                 Options = (configured with
