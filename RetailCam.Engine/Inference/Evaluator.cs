@@ -95,7 +95,7 @@ public sealed class Evaluator(Predictor predictor, ImageFileDecoder decoder)
             confusion.Add(row, predicted);
             foreach (var map in p.Maps)
             {
-                var upsampled = Predictor.UpsampleBilinear(map.Values, map.Width, map.Height, p.Width, p.Height);
+                var upsampled = MapUpsampling.Bilinear(map.Values, map.Width, map.Height, p.Width, p.Height);
                 var boxesOfClass = truth.Where(t => CategoryTree.Normalise(t.Category) == map.Category)
                     .Select(t => new PixelBox(t.XMin, t.YMin, t.XMax, t.YMax)).ToList();
                 samples.Add(new LocalisationSample(upsampled, p.Width, p.Height, boxesOfClass));

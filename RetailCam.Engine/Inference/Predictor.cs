@@ -332,10 +332,6 @@ public sealed class Predictor : IDisposable
     /// <summary>The side photos are resized to for a model: the configured one, else the model's training size.</summary>
     public int InputSizeFor(ModelManifest manifest) => options.InputSizeFor(manifest.InputSize);
 
-    /// <summary>Kept for callers that upsample maps themselves; <see cref="MapUpsampling.Bilinear"/> is the upsampler.</summary>
-    public static float[] UpsampleBilinear(ReadOnlySpan<float> map, int width, int height, int targetWidth, int targetHeight) =>
-        MapUpsampling.Bilinear(map, width, height, targetWidth, targetHeight);
-
     private static int ArgMax(ReadOnlySpan<float> values)
     {
         var best = 0;
