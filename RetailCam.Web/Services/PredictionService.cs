@@ -173,10 +173,6 @@ public sealed class PredictionService
     public async Task<ModelInfo?> FindModelAsync(string? id, CancellationToken cancellationToken = default) =>
         id is null ? await EnsureModelAsync(cancellationToken: cancellationToken) : registry.Find(id);
 
-    /// <summary>Transparent heat map of one class, rendered with the model serving now.</summary>
-    public Task<byte[]> RenderMapAsync(string hash, int classIndex, ClassMapMethod method, ColourMap colourMap, CancellationToken cancellationToken) =>
-        RenderMapAsync(hash, null, classIndex, method, colourMap, cancellationToken);
-
     /// <summary>Transparent heat map of one class under the named model (the serving one when null), at the photo's size (capped for speed; the browser scales it).</summary>
     public async Task<byte[]> RenderMapAsync(string hash, string? modelId, int classIndex, ClassMapMethod method, ColourMap colourMap, CancellationToken cancellationToken)
     {
@@ -205,11 +201,7 @@ public sealed class PredictionService
             prediction.Width, prediction.Height, map.FindBoxes(prediction.Width, prediction.Height, predictorOptions.BoxThreshold, probability));
     }
 
-    /// <summary>The photo with the map blended in and the boxes drawn: the file a user downloads.</summary>
-    public async Task<byte[]> RenderOverlayAsync(string hash, int classIndex, ClassMapMethod method, ColourMap colourMap, float opacity, bool boxes, CancellationToken cancellationToken) =>
-        await RenderOverlayAsync(hash, null, classIndex, method, colourMap, opacity, boxes, cancellationToken);
-
-    /// <summary>The same, under the named model (the serving one when null).</summary>
+    /// <summary>The photo with the map blended in and the boxes drawn, under the named model (the serving one when null): the file a user downloads.</summary>
     public async Task<byte[]> RenderOverlayAsync(string hash, string? modelId, int classIndex, ClassMapMethod method, ColourMap colourMap, float opacity, bool boxes, CancellationToken cancellationToken)
     {
         ClassMapOverlay.CheckOpacity(opacity);
