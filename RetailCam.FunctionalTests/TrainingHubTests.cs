@@ -215,7 +215,7 @@ public class TrainingHubTests(WebAppFixture app)
         RunFolder = "",
         Backbone = BackboneKind.ResNet18,
         LoaderWorkers = 1,
-        Options = new TrainingOptions
+        Settings = TrainingSettings.Exactly(new TrainingOptions
         {
             Epochs = 2,
             BatchSize = 16,
@@ -225,7 +225,7 @@ public class TrainingHubTests(WebAppFixture app)
             WarmupSteps = 2,
             HeadOnlySteps = 2,
             CheckpointEverySteps = 0,
-        },
+        }),
     });
 
     /// <summary>One finished run shared by the tests that only read what a run left behind (saves a run's seconds).</summary>

@@ -17,11 +17,20 @@ public sealed class AugmentationOptions
     public bool ColourJitter { get; set; } = true;
 
     /// <summary>
-    /// Probability of pasting the article on a random shop-scene background instead of its own
-    /// (mask from the grey level: for articles photographed on black, like Fashion-MNIST).
+    /// Share of training items that become a scene: the item's product and up to
+    /// <see cref="MaxSceneProducts"/> − 1 others, cut from their backgrounds and pasted onto a random
+    /// shop-scene background, with every pasted product's class as a target. Teaches the class maps
+    /// to find products anywhere in a frame, several at once.
     /// </summary>
     [Range(0.0, 1.0)]
-    public double SceneBackgroundProbability { get; set; }
+    public double SceneProbability { get; set; }
+
+    [Range(1, 8)]
+    public int MaxSceneProducts { get; set; } = 3;
+
+    /// <summary>Share of scenes with no product at all (every target 0): backgrounds are nothing of the catalogue.</summary>
+    [Range(0.0, 1.0)]
+    public double EmptySceneShare { get; set; } = 0.1;
 
     public double MinimumCropArea => 1 - 0.92 * Strength;
     public double JitterAmount => 0.4 * Strength;
@@ -56,6 +65,10 @@ public sealed class DataLoaderOptions
     public FitMode EvaluationFit { get; set; } = FitMode.CentreCrop;
 
     public AugmentationOptions Augmentation { get; set; } = new();
+
+    /// <summary>Classes of the dataset; above 0 each batch also carries multi-hot targets [B, ClassCount] (needed for scenes).</summary>
+    [Range(0, 100_000)]
+    public int ClassCount { get; set; }
 
     public DataLoaderOptions Validate()
     {

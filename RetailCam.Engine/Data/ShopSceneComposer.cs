@@ -29,6 +29,86 @@ public sealed record SceneArticle(string Category, Image<L8> Coverage, Image<Rgb
         });
         return new SceneArticle(category, coverage, cutout);
     }
+
+    /// <summary>
+    /// A training photo as an article to paste, whatever it shows. A pack-shot is cut from its plain
+    /// background (<see cref="BackgroundMatting"/>) and trimmed to the product; a grey-scale one
+    /// becomes a coverage mask pasted tinted (its product could be any colour); a photo that is not a
+    /// pack-shot is pasted whole, CutMix-style, its box its frame. Owns its images: dispose it.
+    /// </summary>
+    public static OwnedSceneArticle FromPhoto(string category, Image<Rgb24> photo)
+    {
+        using var matte = BackgroundMatting.Cut(photo);
+        if (matte is null)
+        {
+            var whole = photo.CloneAs<Rgba32>();
+            return new OwnedSceneArticle(FromCutout(category, whole));
+        }
+        var bounds = MaskBounds(matte.Alpha);
+        var greyscale = BackgroundMatting.IsGreyscale(photo);
+        if (greyscale)
+        {
+            var coverage = new Image<L8>(bounds.Width, bounds.Height);
+            var reference = matte.Background.R;
+            photo.ProcessPixelRows(matte.Alpha, coverage, (source, mask, target) =>
+            {
+                for (var y = 0; y < target.Height; y++)
+                {
+                    var from = source.GetRowSpan(y + bounds.Y).Slice(bounds.X, bounds.Width);
+                    var alpha = mask.GetRowSpan(y + bounds.Y).Slice(bounds.X, bounds.Width);
+                    var to = target.GetRowSpan(y);
+                    for (var x = 0; x < to.Length; x++)
+                        to[x] = new L8(alpha[x].PackedValue == 0 ? (byte)0 : (byte)Math.Max(1, Math.Abs(from[x].R - reference)));
+                }
+            });
+            return new OwnedSceneArticle(new SceneArticle(category, coverage));
+        }
+        var cutout = new Image<Rgba32>(bounds.Width, bounds.Height);
+        photo.ProcessPixelRows(matte.Alpha, cutout, (source, mask, target) =>
+        {
+            for (var y = 0; y < target.Height; y++)
+            {
+                var from = source.GetRowSpan(y + bounds.Y).Slice(bounds.X, bounds.Width);
+                var alpha = mask.GetRowSpan(y + bounds.Y).Slice(bounds.X, bounds.Width);
+                var to = target.GetRowSpan(y);
+                for (var x = 0; x < to.Length; x++) to[x] = new Rgba32(from[x].R, from[x].G, from[x].B, alpha[x].PackedValue);
+            }
+        });
+        return new OwnedSceneArticle(FromCutout(category, cutout));
+    }
+
+    private static Rectangle MaskBounds(Image<L8> mask)
+    {
+        int minX = mask.Width, minY = mask.Height, maxX = -1, maxY = -1;
+        mask.ProcessPixelRows(rows =>
+        {
+            for (var y = 0; y < rows.Height; y++)
+            {
+                var row = rows.GetRowSpan(y);
+                for (var x = 0; x < row.Length; x++)
+                {
+                    if (row[x].PackedValue == 0) continue;
+                    if (x < minX) minX = x;
+                    if (x > maxX) maxX = x;
+                    if (y < minY) minY = y;
+                    if (y > maxY) maxY = y;
+                }
+            }
+        });
+        return maxX < 0 ? new Rectangle(0, 0, mask.Width, mask.Height) : Rectangle.FromLTRB(minX, minY, maxX + 1, maxY + 1);
+    }
+}
+
+/// <summary>A <see cref="SceneArticle"/> that owns its images.</summary>
+public sealed class OwnedSceneArticle(SceneArticle article) : IDisposable
+{
+    public SceneArticle Article { get; } = article;
+
+    public void Dispose()
+    {
+        Article.Coverage.Dispose();
+        Article.Colour?.Dispose();
+    }
 }
 
 /// <summary>An article as pasted: its category, tight box, top-left corner and alpha mask.</summary>

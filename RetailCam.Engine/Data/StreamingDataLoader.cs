@@ -3,6 +3,8 @@ using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using RetailCam.Engine.Imaging;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.PixelFormats;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -15,17 +17,22 @@ public sealed record LabelledImage(string Path, int Label)
         entries.Select(e => new LabelledImage(e.FullPath, e.ClassIndex)).ToArray();
 }
 
-/// <summary>A batch as tensors: images float32 [B,3,H,W] RGB 0–255, labels int64 [B], and the files.</summary>
-public sealed class TensorBatch(Tensor images, Tensor labels, IReadOnlyList<string> paths) : IDisposable
+/// <summary>
+/// A batch as tensors: images float32 [B,3,H,W] RGB 0–255, labels int64 [B] (−1 for a scene with no
+/// product), multi-hot targets float32 [B,C] when the loader knows the class count, and the files.
+/// </summary>
+public sealed class TensorBatch(Tensor images, Tensor labels, Tensor? targets, IReadOnlyList<string> paths) : IDisposable
 {
     public Tensor Images { get; } = images;
     public Tensor Labels { get; } = labels;
+    public Tensor? Targets { get; } = targets;
     public IReadOnlyList<string> Paths { get; } = paths;
 
     public void Dispose()
     {
         Images.Dispose();
         Labels.Dispose();
+        Targets?.Dispose();
     }
 }
 
@@ -38,7 +45,7 @@ public sealed class HostBatch : IDisposable
 {
     private byte[]? pixels;
 
-    internal HostBatch(int index, byte[] pixels, int count, int size, long[] labels, string[] paths)
+    internal HostBatch(int index, byte[] pixels, int count, int size, long[] labels, string[] paths, float[]? targets = null, int classCount = 0)
     {
         Index = index;
         this.pixels = pixels;
@@ -46,6 +53,8 @@ public sealed class HostBatch : IDisposable
         Size = size;
         Labels = labels;
         Paths = paths;
+        Targets = targets;
+        ClassCount = classCount;
     }
 
     /// <summary>Position of the batch in its epoch.</summary>
@@ -55,6 +64,11 @@ public sealed class HostBatch : IDisposable
     public IReadOnlyList<long> Labels { get; }
     public IReadOnlyList<string> Paths { get; }
 
+    /// <summary>Multi-hot targets, row-major [Count, ClassCount]; null when the loader was given no class count.</summary>
+    public IReadOnlyList<float>? Targets { get; }
+
+    public int ClassCount { get; }
+
     public ReadOnlySpan<byte> Pixels => (pixels ?? throw new ObjectDisposedException(nameof(HostBatch))).AsSpan(0, Count * Size * Size * 3);
 
     /// <summary>Images [B,3,H,W] float32 0–255 and labels [B] int64, in the caller's dispose scope.</summary>
@@ -62,7 +76,8 @@ public sealed class HostBatch : IDisposable
     {
         var images = ImageTensors.FromInterleavedRgb(Pixels, Count, Size, Size, device);
         var labels = torch.tensor(Labels.ToArray(), ScalarType.Int64, device);
-        return new TensorBatch(images, labels, Paths);
+        var targets = Targets is null ? null : torch.tensor(Targets.ToArray(), [Count, ClassCount], ScalarType.Float32, device);
+        return new TensorBatch(images, labels, targets, Paths);
     }
 
     public void Dispose()
@@ -248,6 +263,8 @@ public sealed class StreamingDataLoader
         var pixels = ArrayPool<byte>.Shared.Rent((end - start) * imageBytes);
         var labels = new List<long>(end - start);
         var paths = new List<string>(end - start);
+        var classCount = options.ClassCount;
+        var targets = classCount > 0 ? new List<float>((end - start) * classCount) : null;
         try
         {
             for (var position = start; position < end; position++)
@@ -260,18 +277,26 @@ public sealed class StreamingDataLoader
                 {
                     using var decoded = decoder.Decode(item.Path);
                     var random = new Random(Mix(options.Seed, epoch, order[position]));
-                    using var prepared = augmenter is not null
-                        ? augmenter.Apply(decoded, random)
-                        : ImageFitter.Fit(decoded, size, size, options.EvaluationFit);
-                    prepared.CopyPixelDataTo(pixels.AsSpan(labels.Count * imageBytes, imageBytes));
-                    labels.Add(item.Label);
+                    IReadOnlyList<int> present;
+                    Image<Rgb24> prepared;
+                    if (augmenter is not null && options.Augmentation.SceneProbability > 0 && classCount > 0
+                        && random.NextDouble() < options.Augmentation.SceneProbability)
+                        (prepared, present) = ComposeScene(item, decoded, random);
+                    else
+                        (prepared, present) = (augmenter is not null ? augmenter.Apply(decoded, random) : ImageFitter.Fit(decoded, size, size, options.EvaluationFit), [item.Label]);
+                    using (prepared) prepared.CopyPixelDataTo(pixels.AsSpan(labels.Count * imageBytes, imageBytes));
+                    labels.Add(present.Count == 0 ? -1 : present[0]);
                     paths.Add(item.Path);
+                    if (targets is not null)
+                    {
+                        var row = new float[classCount];
+                        foreach (var label in present) row[label] = 1;
+                        targets.AddRange(row);
+                    }
                 }
                 catch (ImageDecodeException ex)
                 {
-                    var report = new SkippedFile(item.Path, ex.Reason, ex.Kind);
-                    if (skipped.TryAdd(item.Path, report))
-                        FileSkipped?.Invoke(report);
+                    Skip(item.Path, ex);
                 }
             }
         }
@@ -290,7 +315,52 @@ public sealed class StreamingDataLoader
         while (pending > (peak = Volatile.Read(ref peakPendingBatches)) && Interlocked.CompareExchange(ref peakPendingBatches, pending, peak) != peak)
         {
         }
-        return new HostBatch(batchIndex, pixels, labels.Count, size, labels.ToArray(), paths.ToArray());
+        return new HostBatch(batchIndex, pixels, labels.Count, size, labels.ToArray(), paths.ToArray(), targets?.ToArray(), classCount);
+    }
+
+    private void Skip(string path, ImageDecodeException ex)
+    {
+        var report = new SkippedFile(path, ex.Reason, ex.Kind);
+        if (skipped.TryAdd(path, report))
+            FileSkipped?.Invoke(report);
+    }
+
+    /// <summary>
+    /// A scene around <paramref name="item"/>: it and up to MaxSceneProducts − 1 other items drawn with
+    /// the item's own generator (so the scene depends on seed, epoch and item alone), or, as often as
+    /// EmptySceneShare says, a background with no product. An unreadable extra is reported and left out.
+    /// </summary>
+    private (Image<Rgb24> Image, IReadOnlyList<int> Labels) ComposeScene(LabelledImage item, Image<Rgb24> decoded, Random random)
+    {
+        var augmentation = options.Augmentation;
+        if (random.NextDouble() < augmentation.EmptySceneShare)
+            return augmenter!.ComposeScene([], random);
+        var extras = new List<Image<Rgb24>>();
+        try
+        {
+            var products = new List<(Image<Rgb24> Photo, int Label)> { (decoded, item.Label) };
+            var wanted = random.Next(augmentation.MaxSceneProducts);
+            for (var k = 0; k < wanted; k++)
+            {
+                var other = items[random.Next(items.Count)];
+                if (skipped.ContainsKey(other.Path)) continue;
+                try
+                {
+                    var photo = decoder.Decode(other.Path);
+                    extras.Add(photo);
+                    products.Add((photo, other.Label));
+                }
+                catch (ImageDecodeException ex)
+                {
+                    Skip(other.Path, ex);
+                }
+            }
+            return augmenter!.ComposeScene(products, random);
+        }
+        finally
+        {
+            foreach (var extra in extras) extra.Dispose();
+        }
     }
 
     /// <summary>A seed from (seed, epoch, item) that does not depend on which thread draws it.</summary>

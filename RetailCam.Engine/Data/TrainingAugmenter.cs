@@ -6,8 +6,9 @@ using SixLabors.ImageSharp.Processing;
 namespace RetailCam.Engine.Data;
 
 /// <summary>
-/// Random resized crop, horizontal flip and colour jitter (and optionally a random shop-scene
-/// background), all as ImageSharp operations. Returns a new square image; the source is not changed.
+/// Random resized crop, horizontal flip and colour jitter, all as ImageSharp operations; and training
+/// scenes: products of several photos cut out and pasted onto a random shop-scene background.
+/// Returns a new square image; the sources are not changed.
 /// </summary>
 public sealed class TrainingAugmenter
 {
@@ -23,15 +24,17 @@ public sealed class TrainingAugmenter
         this.options = options ?? throw new ArgumentNullException(nameof(options));
         ArgumentOutOfRangeException.ThrowIfLessThan(size, 8);
         this.size = size;
-        // Article sizes relative to the output, as the demo scenes use at 224 (56–160 px).
+        // Products from a quarter to five eighths of the side: the range both demo scene sets span.
         composer = new ShopSceneComposer(new ShopSceneOptions
         {
             Size = size,
             MinArticleSize = Math.Max(4, size / 4),
-            MaxArticleSize = Math.Max(4, size * 5 / 7),
-            MaxArticles = 1,
+            MaxArticleSize = Math.Max(4, size * 5 / 8),
+            MaxArticles = Math.Max(1, options.MaxSceneProducts),
         });
     }
+
+    public AugmentationOptions Options => options;
 
     public Image<Rgb24> Apply(Image<Rgb24> source, Random random)
     {
@@ -41,13 +44,7 @@ public sealed class TrainingAugmenter
             return ImageFitter.Fit(source, size, size, FitMode.CentreCrop);
 
         Image<Rgb24> result;
-        if (options.SceneBackgroundProbability > 0 && random.NextDouble() < options.SceneBackgroundProbability)
-        {
-            using var coverage = source.CloneAs<L8>();
-            using var scene = composer.ComposeSingle(new SceneArticle("", coverage), random);
-            result = scene.Image.Clone();
-        }
-        else if (options.RandomResizedCrop && options.Strength > 0)
+        if (options.RandomResizedCrop && options.Strength > 0)
         {
             var crop = RandomCrop(source.Width, source.Height, random);
             result = source.Clone(x => x.Crop(crop).Resize(size, size));
@@ -56,26 +53,52 @@ public sealed class TrainingAugmenter
         {
             result = ImageFitter.Fit(source, size, size, FitMode.CentreCrop);
         }
+        Finish(result, random);
+        return result;
+    }
 
+    /// <summary>
+    /// The products of <paramref name="products"/> (none: a background alone) pasted onto one random
+    /// background, each from its own photo (<see cref="SceneArticle.FromPhoto"/>). Returns the scene and
+    /// the labels of the products that made it in (one too small to keep a pixel is left out).
+    /// </summary>
+    public (Image<Rgb24> Image, IReadOnlyList<int> Labels) ComposeScene(IReadOnlyList<(Image<Rgb24> Photo, int Label)> products, Random random)
+    {
+        ArgumentNullException.ThrowIfNull(products);
+        ArgumentNullException.ThrowIfNull(random);
+        var articles = products.Select(p => SceneArticle.FromPhoto(p.Label.ToString(System.Globalization.CultureInfo.InvariantCulture), p.Photo)).ToList();
+        try
+        {
+            using var scene = composer.Compose(articles.Select(a => a.Article).ToList(), random);
+            var labels = scene.Articles.Select(a => int.Parse(a.Category, System.Globalization.CultureInfo.InvariantCulture)).ToList();
+            var image = scene.Image.Clone();
+            Finish(image, random);
+            return (image, labels);
+        }
+        finally
+        {
+            foreach (var article in articles) article.Dispose();
+        }
+    }
+
+    private void Finish(Image<Rgb24> result, Random random)
+    {
         var flip = options.HorizontalFlip && random.Next(2) == 1;
         var jitter = options.ColourJitter && options.JitterAmount > 0;
-        if (flip || jitter)
+        if (!flip && !jitter) return;
+        var amount = options.JitterAmount;
+        var brightness = (float)(1 + amount * (2 * random.NextDouble() - 1));
+        var contrast = (float)(1 + amount * (2 * random.NextDouble() - 1));
+        var saturation = (float)(1 + amount * (2 * random.NextDouble() - 1));
+        result.Mutate(x =>
         {
-            var amount = options.JitterAmount;
-            var brightness = (float)(1 + amount * (2 * random.NextDouble() - 1));
-            var contrast = (float)(1 + amount * (2 * random.NextDouble() - 1));
-            var saturation = (float)(1 + amount * (2 * random.NextDouble() - 1));
-            result.Mutate(x =>
-            {
-                if (flip) x.Flip(FlipMode.Horizontal);
-                // Brightness, contrast and saturation are all colour matrices: one product, one pass.
-                if (jitter)
-                    x.Filter(KnownFilterMatrices.CreateBrightnessFilter(brightness)
-                        * KnownFilterMatrices.CreateContrastFilter(contrast)
-                        * KnownFilterMatrices.CreateSaturateFilter(saturation));
-            });
-        }
-        return result;
+            if (flip) x.Flip(FlipMode.Horizontal);
+            // Brightness, contrast and saturation are all colour matrices: one product, one pass.
+            if (jitter)
+                x.Filter(KnownFilterMatrices.CreateBrightnessFilter(brightness)
+                    * KnownFilterMatrices.CreateContrastFilter(contrast)
+                    * KnownFilterMatrices.CreateSaturateFilter(saturation));
+        });
     }
 
     /// <summary>torchvision's RandomResizedCrop rule: area and log-aspect uniform, ten tries, then a centre crop.</summary>

@@ -23,7 +23,7 @@ public static class EngineHostExtensions
         AddValidated<EngineOptions>(services, EngineOptions.SectionName);
         AddValidated<ImagingOptions>(services, ImagingOptions.SectionName);
         AddValidated<PredictorOptions>(services, PredictorOptions.SectionName);
-        AddValidated<TrainingOptions>(services, TrainingOptions.SectionName);
+        AddValidated<TrainingSettings>(services, TrainingSettings.SectionName);
 
         services.AddSingleton(sp => new DataRootLayout(sp.GetRequiredService<IOptions<EngineOptions>>().Value.ResolvedDataRoot));
         services.AddSingleton(sp => new ImageFileDecoder(sp.GetRequiredService<IOptions<ImagingOptions>>().Value));

@@ -26,12 +26,13 @@ public static class CamNetworkFactory
     /// A randomly initialised backbone of the given kind. ResNet18 takes the preprocessing it was
     /// (or will be) trained with: the CNTK mean image for the pretrained weights, torchvision's otherwise.
     /// </summary>
-    public static Backbone CreateBackbone(BackboneKind kind, double widthMultiplier = 1.0, PreprocessingSpec? preprocessing = null) => kind switch
+    public static Backbone CreateBackbone(BackboneKind kind, double widthMultiplier = 1.0, PreprocessingSpec? preprocessing = null,
+        ResNet18CamTrunk trunk = PretrainedResNet18.DefaultCamTrunk) => kind switch
     {
         BackboneKind.Vgg16 => new Vgg16Backbone(widthMultiplier),
         BackboneKind.ResNet18 when widthMultiplier != 1.0 =>
             throw new ArgumentOutOfRangeException(nameof(widthMultiplier), widthMultiplier, "ResNet18 comes in full width only."),
-        BackboneKind.ResNet18 => new ResNet18(ResNet18Options.Cam(PretrainedResNet18.DefaultCamTrunk), preprocessing ?? PreprocessingSpec.TorchvisionImageNet),
+        BackboneKind.ResNet18 => new ResNet18(ResNet18Options.Cam(trunk), preprocessing ?? PreprocessingSpec.TorchvisionImageNet),
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "Unknown backbone."),
     };
 
@@ -39,11 +40,12 @@ public static class CamNetworkFactory
     /// The offline default: ImageNet ResNet18 from the shipped ONNX file (trunk to layer3, 14×14 at
     /// 224²) with its exact CNTK preprocessing, and a fresh CAM head for the catalogue's classes.
     /// </summary>
-    public static CamNetwork CreatePretrainedResNet18(int classCount, string? pretrainedFolder = null, int? headHiddenChannels = null, Device? device = null)
+    public static CamNetwork CreatePretrainedResNet18(int classCount, string? pretrainedFolder = null, int? headHiddenChannels = null, Device? device = null,
+        ResNet18CamTrunk trunk = PretrainedResNet18.DefaultCamTrunk)
     {
         // Imported on the CPU: only the CAM trunk's copy of the weights goes on to the device.
         using var pretrained = PretrainedResNet18.Load(pretrainedFolder);
-        var backbone = pretrained.CreateBackbone(PretrainedResNet18.DefaultCamTrunk);
+        var backbone = pretrained.CreateBackbone(trunk);
         return Assemble(backbone, () => new InputNormalization(pretrained.Normalization.Spec, pretrained.MeanImage),
             headHiddenChannels ?? DefaultHeadHiddenChannels(BackboneKind.ResNet18), classCount, device);
     }
@@ -66,7 +68,7 @@ public static class CamNetworkFactory
         var problems = manifest.Problems();
         if (problems.Count > 0)
             throw new ArgumentException("Invalid manifest: " + string.Join(" ", problems), nameof(manifest));
-        var backbone = CreateBackbone(manifest.Backbone, manifest.BackboneWidth, manifest.Preprocessing);
+        var backbone = CreateBackbone(manifest.Backbone, manifest.BackboneWidth, manifest.Preprocessing, manifest.Trunk);
         return Assemble(backbone, () => new InputNormalization(manifest.Preprocessing, meanImage),
             manifest.HeadHiddenChannels, manifest.Categories.Count, device);
     }

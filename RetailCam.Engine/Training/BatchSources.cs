@@ -2,13 +2,17 @@ using static TorchSharp.torch;
 
 namespace RetailCam.Engine.Training;
 
-/// <summary>Images (RGB float 0–255, [B,3,H,W]) with their class indices ([B], int64), owned by the receiver.</summary>
-public sealed record LabelledBatch(Tensor Images, Tensor Labels) : IDisposable
+/// <summary>
+/// Images (RGB float 0–255, [B,3,H,W]) with their class indices ([B], int64; −1 where a scene holds no
+/// product) and, for scenes of several products, multi-hot targets ([B,C] float32), owned by the receiver.
+/// </summary>
+public sealed record LabelledBatch(Tensor Images, Tensor Labels, Tensor? Targets = null) : IDisposable
 {
     public void Dispose()
     {
         Images.Dispose();
         Labels.Dispose();
+        Targets?.Dispose();
     }
 }
 

@@ -1,3 +1,4 @@
+using RetailCam.Engine.Models;
 using System.Threading.Channels;
 using RetailCam.Engine.Cam;
 using RetailCam.Engine.Imaging;
@@ -87,7 +88,7 @@ public sealed class ClassMapSnapshots : ITrainingCallback, IDisposable
             using var scope = NewDisposeScope();
             using var noGrad = no_grad();
             using var forward = network.ForwardWithActivations(probeBatch!);
-            var probabilities = forward.Logits.softmax(1);
+            var probabilities = context.Options.Output == ClassOutput.Sigmoid ? forward.Logits.sigmoid() : forward.Logits.softmax(1);
             var predicted = probabilities.argmax(1).cpu().data<long>().ToArray();
             var confidence = probabilities.max(1).values.cpu().data<float>().ToArray();
             var classes = probes.Select(p => (long)p.Label).Concat(predicted).Distinct().ToArray();

@@ -48,4 +48,5 @@ public static class CallbackOrder
     public const int Observer = 100;
     public const int Checkpoint = 200;
     public const int TimeBudget = 300;
+    public const int EarlyStopping = 310;
 }

@@ -25,14 +25,15 @@ public sealed class Trainer(
     TrainingEventStream events,
     IReadOnlyList<ITrainingCallback>? callbacks = null,
     RunControl? control = null,
-    Device? device = null)
+    Device? device = null,
+    IReadOnlyList<float>? classWeights = null)
 {
     private readonly Device device = device ?? CPU;
 
     private readonly IReadOnlyList<ITrainingCallback> callbacks = new ITrainingCallback[]
     {
         new PauseGate(control ?? new RunControl()), new HeadOnlyPhase(), new LearningRateScheduling(), new ThroughputMeter(),
-        new ModelSaving(), new MetricsWriter(run), new EventPublisher(events), new Checkpointing(), new TimeBudget(),
+        new ModelSaving(), new MetricsWriter(run), new EventPublisher(events), new Checkpointing(), new TimeBudget(), new EarlyStopping(),
     }.Concat(callbacks ?? []).OrderBy(c => c.Order).ToList();
 
     public TrainingSummary Run(bool resume, CancellationToken cancellationToken)
@@ -41,7 +42,9 @@ public sealed class Trainer(
         random.manual_seed(options.Seed);
         // Frozen for the whole run, so the optimiser never holds them; the head-only phase is a callback.
         if (options.FreezeEarlyLayers) network.Backbone.FreezeEarlyLayers();
-        using var optimizer = CreateOptimizer(network.parameters().Where(p => p.requires_grad).ToList());
+        using var optimizer = CreateOptimizer();
+        using var weights = classWeights is null ? null : tensor(classWeights.ToArray(), device: device);
+        weightsTensor = weights;
         var context = Start(optimizer, resume, cancellationToken);
         try
         {
@@ -75,7 +78,7 @@ public sealed class Trainer(
         {
             using var scope = NewDisposeScope();
             using var owned = loaded;
-            using var batch = new LabelledBatch(loaded.Images.to(device), loaded.Labels.to(device));
+            using var batch = new LabelledBatch(loaded.Images.to(device), loaded.Labels.to(device), loaded.Targets?.to(device));
             if (!BeforeBatch(context, batch)) break;
 
             var (loss, correct, count) = Step(context, batch);
@@ -115,11 +118,42 @@ public sealed class Trainer(
     private (double Loss, long Correct, int Count) Step(TrainingContext context, LabelledBatch batch)
     {
         var logits = network.call(batch.Images);
-        var loss = nn.functional.cross_entropy(logits, batch.Labels, label_smoothing: options.LabelSmoothing);
+        var loss = Loss(logits, batch, reduction: nn.Reduction.Mean);
         context.Optimizer.zero_grad();
         loss.backward();
         context.Optimizer.step();
-        return (loss.item<float>(), logits.argmax(1).eq(batch.Labels).sum().item<long>(), (int)batch.Labels.shape[0]);
+        // Accuracy counts photos with a product; an empty scene has no right answer to name.
+        var labelled = batch.Labels.ge(0);
+        var correct = logits.argmax(1).eq(batch.Labels).logical_and(labelled).sum().item<long>();
+        return (loss.item<float>(), correct, (int)Math.Max(1, labelled.sum().item<long>()));
+    }
+
+    private Tensor? weightsTensor;
+
+    /// <summary>
+    /// Softmax: cross-entropy with label smoothing. Sigmoid: binary cross-entropy over every category
+    /// against the multi-hot targets (one-hot from the labels where a batch has none), summed over
+    /// categories. Class weights, when given, weigh each photo by its (first) product's class.
+    /// </summary>
+    private Tensor Loss(Tensor logits, LabelledBatch batch, nn.Reduction reduction)
+    {
+        Tensor perImage;
+        if (options.Output == ClassOutput.Sigmoid)
+        {
+            var targets = batch.Targets ?? nn.functional.one_hot(batch.Labels.clamp_min(0), logits.shape[1]).to_type(ScalarType.Float32)
+                .mul(batch.Labels.ge(0).unsqueeze(1));
+            perImage = nn.functional.binary_cross_entropy_with_logits(logits, targets, reduction: nn.Reduction.None).sum(1);
+        }
+        else
+        {
+            perImage = nn.functional.cross_entropy(logits, batch.Labels, label_smoothing: options.LabelSmoothing, reduction: nn.Reduction.None);
+        }
+        if (weightsTensor is not null)
+        {
+            var weights = weightsTensor.index_select(0, batch.Labels.clamp_min(0)).where(batch.Labels.ge(0), 1f);
+            perImage = perImage.mul(weights);
+        }
+        return reduction == nn.Reduction.Sum ? perImage.sum() : perImage.mean();
     }
 
     private void EndEpoch(TrainingContext context, double trainLoss, double trainAccuracy)
@@ -159,11 +193,29 @@ public sealed class Trainer(
         return status;
     }
 
-    private optim.Optimizer CreateOptimizer(IList<TorchSharp.Modules.Parameter> trainable) => options.Optimizer switch
+    /// <summary>
+    /// Two parameter groups, in this order: the head (and input normalisation) at the full rate, the
+    /// trainable backbone at <see cref="TrainingOptions.BackboneLearningRateScale"/> of it
+    /// (<see cref="TrainingContext.LearningRateScales"/> says so to the schedule).
+    /// </summary>
+    private optim.Optimizer CreateOptimizer()
     {
-        OptimizerKind.SgdNesterov => optim.SGD(trainable, options.LearningRate, momentum: options.Momentum, nesterov: true, weight_decay: options.WeightDecay),
-        _ => optim.AdamW(trainable, options.LearningRate, weight_decay: options.WeightDecay),
-    };
+        var backbone = network.Backbone.parameters().Where(p => p.requires_grad).ToHashSet();
+        var head = network.parameters().Where(p => p.requires_grad && !backbone.Contains(p)).ToList();
+        var rate = options.LearningRate;
+        var scaled = rate * options.BackboneLearningRateScale;
+        return options.Optimizer switch
+        {
+            OptimizerKind.SgdNesterov => optim.SGD(
+                [new TorchSharp.Modules.SGD.ParamGroup(head, lr: rate, momentum: options.Momentum, nesterov: true, weight_decay: options.WeightDecay),
+                 new TorchSharp.Modules.SGD.ParamGroup(backbone, lr: scaled, momentum: options.Momentum, nesterov: true, weight_decay: options.WeightDecay)],
+                rate, momentum: options.Momentum, nesterov: true, weight_decay: options.WeightDecay),
+            _ => optim.AdamW(
+                [new TorchSharp.Modules.AdamW.ParamGroup(head, lr: rate, weight_decay: options.WeightDecay),
+                 new TorchSharp.Modules.AdamW.ParamGroup(backbone, lr: scaled, weight_decay: options.WeightDecay)],
+                rate, weight_decay: options.WeightDecay),
+        };
+    }
 
     /// <summary>Accuracy, loss, per-class accuracy and confusion over the whole validation split.</summary>
     public ValidationResult Validate(CancellationToken cancellationToken)
@@ -178,7 +230,7 @@ public sealed class Trainer(
             using var owned = batch;
             var labels = batch.Labels.to(device);
             var logits = network.call(batch.Images.to(device));
-            lossSum += nn.functional.cross_entropy(logits, labels, reduction: nn.Reduction.Sum).item<float>();
+            lossSum += Loss(logits, new LabelledBatch(logits, labels), nn.Reduction.Sum).item<float>();
             confusion.Add(labels.cpu().data<long>().ToArray(), logits.argmax(1).cpu().data<long>().ToArray());
         }
         return ValidationResult.FromConfusion(confusion, lossSum);

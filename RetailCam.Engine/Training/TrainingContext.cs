@@ -40,6 +40,9 @@ public sealed class TrainingContext(CamNetwork network, optim.Optimizer optimize
     /// <summary>Wall-clock seconds of the run, including those before a resume.</summary>
     public double ElapsedSeconds => position.ElapsedSeconds + clock.Elapsed.TotalSeconds;
 
+    /// <summary>Each parameter group's share of <see cref="LearningRate"/>: the head's 1, then the backbone's.</summary>
+    public IReadOnlyList<double> LearningRateScales { get; } = [1.0, options.BackboneLearningRateScale];
+
     /// <summary>Set by the schedule before each step; reported in the batch's event.</summary>
     public double LearningRate { get; set; }
 

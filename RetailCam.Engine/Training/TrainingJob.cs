@@ -13,7 +13,9 @@ public sealed record TrainingJobSpec
     public required string DataFolder { get; init; }
     public required string RunFolder { get; init; }
     public BackboneKind Backbone { get; init; } = BackboneKind.ResNet18;
-    public TrainingOptions Options { get; init; } = new();
+
+    /// <summary>What the user asked; whatever is left null the planner chooses for the dataset (<see cref="TrainingPlanner"/>).</summary>
+    public TrainingSettings Settings { get; init; } = new();
 
     /// <summary>Folder of the shipped ImageNet ResNet18 (null: beside the application).</summary>
     public string? PretrainedFolder { get; init; }
@@ -31,14 +33,11 @@ public sealed record TrainingJobSpec
 
     public int LoaderWorkers { get; init; } = DefaultLoaderWorkers;
 
-    /// <summary>Share of training batches whose article is pasted onto a random shop-scene background.</summary>
-    public double SceneBackgroundProbability { get; init; }
-
     public double AugmentationStrength { get; init; } = 0.5;
 }
 
 public sealed record TrainingJobResult(TrainingSummary Summary, IReadOnlyList<string> Categories, int TrainImages, int ValidationImages,
-    IReadOnlyList<SkippedFile> Skipped, string ModelFolder);
+    IReadOnlyList<SkippedFile> Skipped, string ModelFolder, TrainingPlan Plan);
 
 /// <summary>
 /// A whole training run from a folder tree: scan the catalogue, split it, stream it, build the
@@ -51,7 +50,8 @@ public static class TrainingJob
     public static TrainingJobResult Run(TrainingJobSpec spec, torch.Device device, TrainingEventStream events, RunControl? control, bool resume,
         CancellationToken cancellationToken, Action<string>? log = null)
     {
-        var options = spec.Options.EnsureValid();
+        if (spec.Settings.Problems() is { Count: > 0 } problems)
+            throw new ArgumentException("Invalid training settings: " + string.Join("; ", problems));
         var run = new RunFolder(spec.RunFolder).EnsureCreated();
         log?.Invoke($"Scanning {spec.DataFolder} …");
         var catalogue = ImageCatalogue.Scan(spec.DataFolder, cancellationToken: cancellationToken);
@@ -63,34 +63,63 @@ public static class TrainingJob
             throw new InvalidOperationException($"'{spec.DataFolder}' has too few images to split into training and validation sets.");
         log?.Invoke($"{catalogue.Categories.Count} categories, {trainEntries.Count} training and {validationEntries.Count} validation images, {catalogue.Skipped.Count} files skipped.");
 
-        CheckOrWriteRunFile(run, spec, catalogue.Categories, resume);
+        var plan = PlanOrRecall(run, spec, catalogue, device, resume, cancellationToken);
+        var options = plan.Options.EnsureValid();
+        foreach (var choice in plan.Choices) log?.Invoke($"  {choice.Setting} = {choice.Value}: {choice.Reason}");
 
-        using var network = CreateNetwork(spec, catalogue.Categories.Count, device);
+        using var network = CreateNetwork(spec, catalogue.Categories.Count, device, options.Trunk);
         var loaderOptions = new DataLoaderOptions
         {
             BatchSize = options.BatchSize,
             ImageSize = options.ImageSize,
             Workers = spec.LoaderWorkers,
             Seed = options.Seed,
-            Augmentation = new AugmentationOptions { Strength = spec.AugmentationStrength, SceneBackgroundProbability = spec.SceneBackgroundProbability },
+            ClassCount = options.Output == ClassOutput.Sigmoid ? catalogue.Categories.Count : 0,
+            Augmentation = new AugmentationOptions { Strength = spec.AugmentationStrength, SceneProbability = options.SceneProbability },
         };
         var train = new LoaderBatches(new StreamingDataLoader(LabelledImage.From(trainEntries), loaderOptions, augment: true));
         var validation = new LoaderBatches(new StreamingDataLoader(LabelledImage.From(validationEntries),
             new DataLoaderOptions { BatchSize = options.BatchSize, ImageSize = options.ImageSize, Workers = spec.LoaderWorkers, Shuffle = false }, augment: false));
 
         using var snapshots = new ClassMapSnapshots(Probes(validationEntries, options.ProbeCount, options.ImageSize));
-        var trainer = new Trainer(network, options, catalogue.Categories, train, validation, run, events, [snapshots], control, device);
+        var weights = options.BalanceClasses ? ClassWeights(plan.Profile.TrainImagesPerClass) : null;
+        var trainer = new Trainer(network, options, catalogue.Categories, train, validation, run, events, [snapshots], control, device, weights);
         var summary = trainer.Run(resume, cancellationToken);
         var skipped = catalogue.Skipped.Concat(train.Loader.Skipped).Concat(validation.Loader.Skipped).ToList();
-        return new TrainingJobResult(summary, catalogue.Categories, trainEntries.Count, validationEntries.Count, skipped, run.Paths.ModelFolder);
+        return new TrainingJobResult(summary, catalogue.Categories, trainEntries.Count, validationEntries.Count, skipped, run.Paths.ModelFolder, plan);
+    }
+
+    /// <summary>Inverse class frequency, scaled so the average photo weighs 1, and kept within 0.25–4 so a tiny class cannot dominate.</summary>
+    public static float[] ClassWeights(IReadOnlyList<int> perClass)
+    {
+        var total = perClass.Sum();
+        return perClass.Select(n => (float)Math.Clamp(n == 0 ? 1 : (double)total / (perClass.Count * n), 0.25, 4)).ToArray();
+    }
+
+    /// <summary>A new run profiles its dataset and plans; a resumed one trains on with the plan it recorded.</summary>
+    private static TrainingPlan PlanOrRecall(RunFolder run, TrainingJobSpec spec, ImageCatalogue catalogue, torch.Device device, bool resume, CancellationToken cancellationToken)
+    {
+        if (resume && ReadRunRecord(run.Paths.Folder) is { Plan: { } recorded } existing)
+        {
+            if (!existing.Categories.SequenceEqual(catalogue.Categories))
+                throw new InvalidOperationException($"Cannot resume {run.Paths.Folder}: its categories differ from those now found in {spec.DataFolder}.");
+            return recorded;
+        }
+        if (!resume && Checkpoint.Find(run.Paths.CheckpointFolder) is not null)
+            throw new InvalidOperationException($"{run.Paths.Folder} already holds a run; pass --resume to continue it or choose another folder.");
+        var profile = DatasetProfile.Of(catalogue, cancellationToken: cancellationToken);
+        var plan = TrainingPlanner.Plan(profile, spec.Settings, accelerated: device.type == DeviceType.CUDA);
+        var record = new RunRecord(spec, catalogue.Categories, DateTimeOffset.UtcNow) { Plan = plan };
+        RunFolder.WriteAtomically(run.Paths.RunFile, JsonSerializer.Serialize(record, EngineJson.Options));
+        return plan;
     }
 
     /// <summary>The network a spec starts from, built (and its pretrained weights read) on the CPU, then moved to <paramref name="device"/>.</summary>
-    public static CamNetwork CreateNetwork(TrainingJobSpec spec, int classCount, torch.Device device)
+    public static CamNetwork CreateNetwork(TrainingJobSpec spec, int classCount, torch.Device device, ResNet18CamTrunk trunk = ResNet18CamTrunk.Layer3)
     {
         var network = spec.Backbone switch
         {
-            BackboneKind.ResNet18 => CamNetworkFactory.CreatePretrainedResNet18(classCount, spec.PretrainedFolder),
+            BackboneKind.ResNet18 => CamNetworkFactory.CreatePretrainedResNet18(classCount, spec.PretrainedFolder, trunk: trunk),
             BackboneKind.Vgg16 => CreateVgg16(spec, classCount),
             _ => throw new ArgumentOutOfRangeException(nameof(spec), spec.Backbone, "Unknown backbone."),
         };
@@ -131,21 +160,6 @@ public static class TrainingJob
         return probes;
     }
 
-    private static void CheckOrWriteRunFile(RunFolder run, TrainingJobSpec spec, IReadOnlyList<string> categories, bool resume)
-    {
-        var record = new RunRecord(spec, categories, DateTimeOffset.UtcNow);
-        if (resume && File.Exists(run.Paths.RunFile))
-        {
-            var existing = JsonSerializer.Deserialize<RunRecord>(File.ReadAllText(run.Paths.RunFile), EngineJson.Options);
-            if (existing is not null && !existing.Categories.SequenceEqual(categories))
-                throw new InvalidOperationException($"Cannot resume {run.Paths.Folder}: its categories differ from those now found in {spec.DataFolder}.");
-            return;
-        }
-        if (!resume && Checkpoint.Find(run.Paths.CheckpointFolder) is not null)
-            throw new InvalidOperationException($"{run.Paths.Folder} already holds a run; pass --resume to continue it or choose another folder.");
-        RunFolder.WriteAtomically(run.Paths.RunFile, JsonSerializer.Serialize(record, EngineJson.Options));
-    }
-
     public static RunRecord? ReadRunRecord(string runFolder)
     {
         var file = new RunPaths(runFolder).RunFile;
@@ -165,11 +179,15 @@ public static class TrainingJob
                 using (host)
                 {
                     var tensors = host.ToTensors();
-                    yield return new LabelledBatch(tensors.Images, tensors.Labels);
+                    yield return new LabelledBatch(tensors.Images, tensors.Labels, tensors.Targets);
                 }
             }
         }
     }
 }
 
-public sealed record RunRecord(TrainingJobSpec Spec, IReadOnlyList<string> Categories, DateTimeOffset CreatedUtc);
+public sealed record RunRecord(TrainingJobSpec Spec, IReadOnlyList<string> Categories, DateTimeOffset CreatedUtc)
+{
+    /// <summary>The settings the run trains with and why each was chosen; null in runs recorded before plans existed.</summary>
+    public TrainingPlan? Plan { get; init; }
+}

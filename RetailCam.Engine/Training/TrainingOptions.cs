@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using RetailCam.Engine.Models;
 
 namespace RetailCam.Engine.Training;
 
@@ -16,7 +17,7 @@ public enum OptimizerKind
 public sealed record TrainingOptions : IValidatableObject
 {
     /// <summary>Defaults for new runs (CLI flags and the web's new-run dialog start from them).</summary>
-    public const string SectionName = "RetailCam:Training";
+    public const string SectionName = TrainingSettings.SectionName;
 
     // The limits of the settings users type most, shared by the attributes, the CLI and the web dialog.
     public const int MaxEpochs = 10_000;
@@ -62,6 +63,23 @@ public sealed record TrainingOptions : IValidatableObject
     /// <summary>Label smoothing of the cross-entropy loss.</summary>
     [Range(0, 0.5)] public double LabelSmoothing { get; init; } = 0.1;
 
+    public ClassOutput Output { get; init; } = ClassOutput.Softmax;
+
+    /// <summary>Where the ResNet18 trunk ends (VGG16 ignores it).</summary>
+    public ResNet18CamTrunk Trunk { get; init; } = ResNet18CamTrunk.Layer3;
+
+    /// <summary>Share of training items composed into scenes of 1–3 products on shop backgrounds (needs <see cref="ClassOutput.Sigmoid"/>).</summary>
+    [Range(0, 1)] public double SceneProbability { get; init; }
+
+    /// <summary>The backbone learns at this fraction of the head's rate: pretrained features move gently on small data.</summary>
+    [Range(0.001, 1)] public double BackboneLearningRateScale { get; init; } = 1;
+
+    /// <summary>Stop when validation accuracy has not improved for this many epochs, once half the run is done (0 = never).</summary>
+    [Range(0, MaxEpochs)] public int EarlyStoppingPatience { get; init; }
+
+    /// <summary>Weigh each image's loss by the inverse frequency of its class, so small categories count as much as large ones.</summary>
+    public bool BalanceClasses { get; init; }
+
     /// <summary>What is wrong with these settings (one line per setting), empty when they are valid: the one check for configuration, the CLI, the web dialog and a run's start.</summary>
     public IReadOnlyList<string> Problems()
     {
@@ -74,6 +92,8 @@ public sealed record TrainingOptions : IValidatableObject
     {
         if (TimeBudget is { } budget && budget <= TimeSpan.Zero)
             yield return new System.ComponentModel.DataAnnotations.ValidationResult("The time budget must be positive.", [nameof(TimeBudget)]);
+        if (SceneProbability > 0 && Output != ClassOutput.Sigmoid)
+            yield return new System.ComponentModel.DataAnnotations.ValidationResult("Scenes hold several products: they need the sigmoid output.", [nameof(SceneProbability)]);
     }
 
     /// <summary>Throws <see cref="ArgumentException"/> listing every problem of <see cref="Problems"/>.</summary>

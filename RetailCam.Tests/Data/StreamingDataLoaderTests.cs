@@ -134,17 +134,23 @@ public class StreamingDataLoaderTests
     }
 
     [Fact]
-    public void Scene_background_augmentation_keeps_the_size_and_changes_the_background()
+    public void A_scene_keeps_the_size_changes_the_background_and_names_the_products_it_holds()
     {
         using var article = TestImages.Solid(28, 28, 0, 0, 0);
         for (var y = 8; y < 20; y++)
             for (var x = 8; x < 20; x++)
                 article[x, y] = new SixLabors.ImageSharp.PixelFormats.Rgb24(255, 255, 255);
-        var augmenter = new TrainingAugmenter(new AugmentationOptions { SceneBackgroundProbability = 1, ColourJitter = false, HorizontalFlip = false }, 64);
-        using var scene = augmenter.Apply(article, new Random(3));
-        Assert.Equal((64, 64), (scene.Width, scene.Height));
-        var corners = new[] { scene[0, 0], scene[63, 0], scene[0, 63], scene[63, 63] };
-        Assert.Contains(corners, c => c != new SixLabors.ImageSharp.PixelFormats.Rgb24(0, 0, 0));
+        var augmenter = new TrainingAugmenter(new AugmentationOptions { ColourJitter = false, HorizontalFlip = false }, 64);
+        var (scene, labels) = augmenter.ComposeScene([(article, 3), (article, 5)], new Random(3));
+        using (scene)
+        {
+            Assert.Equal((64, 64), (scene.Width, scene.Height));
+            var corners = new[] { scene[0, 0], scene[63, 0], scene[0, 63], scene[63, 63] };
+            Assert.Contains(corners, c => c != new SixLabors.ImageSharp.PixelFormats.Rgb24(0, 0, 0));
+            Assert.Equal([3, 5], labels);
+        }
+        var (empty, none) = augmenter.ComposeScene([], new Random(4));
+        using (empty) Assert.Empty(none);
     }
 
     [Fact]

@@ -18,10 +18,14 @@ public sealed class QuickStartOptions
     /// <summary>Prepare demo data and train a first model when the data folder holds no model.</summary>
     public bool Enabled { get; set; } = true;
 
-    /// <summary>Training time of the quick-start run.</summary>
-    [Range(0.1, 600)] public double Minutes { get; set; } = 3;
+    /// <summary>
+    /// Training time of the quick-start run; unset, the planner's default budget, as any new run. The
+    /// best model so far is served from the first epoch on, so the dashboard works long before the end.
+    /// </summary>
+    [Range(0.1, 600)] public double? Minutes { get; set; }
 
-    [Range(32, 448)] public int ImageSize { get; set; } = 64;
+    /// <summary>Training side; unset, chosen from the photos as for any new run.</summary>
+    [Range(32, 448)] public int? ImageSize { get; set; }
 
     [Range(0, 100_000)] public int Scenes { get; set; } = 200;
 }
@@ -91,15 +95,20 @@ public sealed class QuickStartService(
                 cancellationToken).GetAwaiter().GetResult();
 
             Set(new QuickStartState(QuickStartStage.Training, $"Training a first model on {demo.Images:N0} demo photos…", 0));
-            var budget = TimeSpan.FromMinutes(options.Value.Minutes);
             var spec = new TrainingJobSpec
             {
                 DataFolder = demo.Catalogue,
                 RunFolder = run.Folder,
                 Backbone = BackboneKind.ResNet18,
                 PretrainedFolder = engine.Value.ResolvedPretrainedFolder,
-                Options = new TrainingOptions { ImageSize = options.Value.ImageSize, Epochs = 3, TimeBudget = budget },
+                // The same rule as any new run with nothing set: the first model is the default model.
+                Settings = new TrainingSettings
+                {
+                    ImageSize = options.Value.ImageSize,
+                    TimeBudget = options.Value.Minutes is { } minutes ? TimeSpan.FromMinutes(minutes) : null,
+                },
             };
+            var clock = System.Diagnostics.Stopwatch.StartNew();
             // Through the web's run service, so the quick-start run is listed and can be watched like any other.
             var live = trainingRuns.StartAsync(RunId, spec, resume: unfinished, cancellationToken).GetAwaiter().GetResult();
             using var stop = cancellationToken.Register(() => trainingRuns.Stop(RunId));
@@ -108,7 +117,7 @@ public sealed class QuickStartService(
                 switch (e)
                 {
                     case BatchEnded b:
-                        var fraction = b.EstimatedRemaining is { } left ? Math.Clamp(1 - left / budget, 0, 1) : (double)b.Step / b.TotalSteps;
+                        var fraction = b.EstimatedRemaining is { } left ? Math.Clamp(1 - left / (left + clock.Elapsed), 0, 1) : (double)b.Step / b.TotalSteps;
                         Set(state with { Progress = Math.Max(fraction, (double)b.Step / b.TotalSteps), Message = $"Training: step {b.Step}, accuracy {b.Accuracy:P0}, {b.ImagesPerSecond:F0} images/s" });
                         break;
                     case EpochEnded epoch when epoch.IsBest:

@@ -54,7 +54,9 @@ public sealed class TrainingRunService(DataRootLayout layout, TorchEnvironment t
     /// <summary>Starts (or, with resume, continues) a run; returns at once with the live run.</summary>
     public async Task<LiveRun> StartAsync(string runId, TrainingJobSpec spec, bool resume = false, CancellationToken cancellationToken = default)
     {
-        var run = new LiveRun { Id = runId, Spec = spec with { RunFolder = layout.Run(runId).Folder, Options = spec.Options.EnsureValid() } };
+        var run = new LiveRun { Id = runId, Spec = spec with { RunFolder = layout.Run(runId).Folder } };
+        if (spec.Settings.Problems() is { Count: > 0 } problems)
+            throw new ArgumentException("Invalid training settings: " + string.Join("; ", problems));
         if (!live.TryAdd(runId, run)) throw new InvalidOperationException($"Run {runId} is already training.");
         RunRecordEntity Row(RunStatus status) => new()
         {

@@ -22,6 +22,24 @@ public sealed record ModelManifest
 
     public required int HeadHiddenChannels { get; init; }
 
+    /// <summary>Where a ResNet18 trunk ends; manifests written before the choice existed are layer3 cuts.</summary>
+    public ResNet18CamTrunk Trunk { get; init; } = ResNet18CamTrunk.Layer3;
+
+    /// <summary>How logits become probabilities; manifests written before the sigmoid output are softmax.</summary>
+    public ClassOutput Output { get; init; } = ClassOutput.Softmax;
+
+    /// <summary>
+    /// The side photos are served at unless configured otherwise: chosen after training as the one
+    /// that gives the best class maps on scenes made from the validation photos (null: the training size).
+    /// </summary>
+    public int? ServeInputSize { get; init; }
+
+    /// <summary>Logits are divided by this before the probabilities (temperature scaling, fitted on the validation split).</summary>
+    public double Temperature { get; init; } = 1;
+
+    /// <summary>A photo whose best category scores below this is "not one of your categories" (null: every photo gets an answer).</summary>
+    public double? UnknownThreshold { get; init; }
+
     /// <summary>Side of the square input the model was trained at, in pixels.</summary>
     public required int InputSize { get; init; }
 
@@ -46,11 +64,13 @@ public sealed record ModelManifest
 
     /// <summary>A manifest describing <paramref name="network"/>; the caller supplies what the network does not know.</summary>
     public static ModelManifest Describe(CamNetwork network, IEnumerable<string> categories, int inputSize,
-        JsonObject? training = null, JsonObject? metrics = null) => new()
+        JsonObject? training = null, JsonObject? metrics = null, ClassOutput output = ClassOutput.Softmax) => new()
     {
         Backbone = network.Backbone.Kind,
         BackboneWidth = network.Backbone is Vgg16Backbone vgg ? vgg.WidthMultiplier : 1.0,
         HeadHiddenChannels = network.Head.HiddenChannels,
+        Trunk = network.Backbone is ResNet18 { Options: { LastStage: 4, DilateLayer4: true } } ? ResNet18CamTrunk.DilatedLayer4 : ResNet18CamTrunk.Layer3,
+        Output = output,
         InputSize = inputSize,
         Preprocessing = network.Normalization.Spec,
         Categories = categories.ToList(),
@@ -74,6 +94,14 @@ public sealed record ModelManifest
             problems.Add($"headHiddenChannels {HeadHiddenChannels} must be positive.");
         if (InputSize < 16)
             problems.Add($"inputSize {InputSize} is smaller than one feature-map cell (16 pixels).");
+        if (ServeInputSize is < 16)
+            problems.Add($"serveInputSize {ServeInputSize} is smaller than one feature-map cell (16 pixels).");
+        if (!(Temperature > 0) || !double.IsFinite(Temperature))
+            problems.Add(Invariant($"temperature {Temperature} must be positive."));
+        if (UnknownThreshold is { } unknown && !(unknown is >= 0 and <= 1))
+            problems.Add(Invariant($"unknownThreshold {unknown} is not in [0, 1]."));
+        if (!Enum.IsDefined(Trunk)) problems.Add($"trunk {(int)Trunk} is unknown.");
+        if (!Enum.IsDefined(Output)) problems.Add($"output {(int)Output} is unknown.");
         problems.AddRange(PreprocessingProblems(Preprocessing));
         problems.AddRange(CategoryProblems(Categories));
         if (Training is null) problems.Add("training must be a JSON object.");

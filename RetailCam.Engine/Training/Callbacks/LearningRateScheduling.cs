@@ -16,6 +16,8 @@ internal sealed class LearningRateScheduling : ITrainingCallback
         var bySteps = (double)context.Step / context.TotalSteps;
         var progress = context.Options.TimeBudget is { } budget ? Math.Max(bySteps, context.ElapsedSeconds / budget.TotalSeconds) : bySteps;
         context.LearningRate = LearningRateSchedule.At(context.Options.LearningRate, context.Step, warmupSteps, progress);
-        foreach (var group in context.Optimizer.ParamGroups) group.LearningRate = context.LearningRate;
+        var groups = context.Optimizer.ParamGroups.ToList();
+        for (var i = 0; i < groups.Count; i++)
+            groups[i].LearningRate = context.LearningRate * (i < context.LearningRateScales.Count ? context.LearningRateScales[i] : 1);
     }
 }

@@ -22,7 +22,7 @@ internal sealed class ModelSaving : ITrainingCallback
             ["step"] = epoch.Step,
         };
         var training = JsonSerializer.SerializeToNode(context.Options, EngineJson.Options)!.AsObject();
-        var manifest = ModelManifest.Describe(context.Network, context.Categories, context.Options.ImageSize, training, metrics);
+        var manifest = ModelManifest.Describe(context.Network, context.Categories, context.Options.ImageSize, training, metrics, context.Options.Output);
         ModelFolder.Save(context.Run.Paths.EpochModelFolder(epoch.Epoch), context.Network, manifest);
         if (epoch.IsBest) ModelFolder.Save(context.Run.Paths.ModelFolder, context.Network, manifest);
     }
