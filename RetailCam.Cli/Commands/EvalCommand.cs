@@ -24,8 +24,12 @@ internal static class EvalCommand
             Description = "On a catalogue, also score the baseline on the same split: frozen pretrained ResNet18 features + logistic regression "
                 + $"(at most {LinearProbe.DefaultMaxTrainPerCategory} training photos per category).",
         };
+        var ood = new Option<DirectoryInfo?>("--ood")
+        {
+            Description = "On a catalogue, also score a folder of photos of none of its categories (demo-data --source ood): AUROC of the top score and the share flagged as not in the catalogue.",
+        };
         var json = CliRunner.JsonOption();
-        var command = new Command("eval", "Measure a model: accuracy per class and confusion; MaxBoxAcc and mean IoU on a labelled box set.") { model, inputSize, data, split, probe, json };
+        var command = new Command("eval", "Measure a model: accuracy per class, confusion and calibration (ECE); MaxBoxAcc and mean IoU on a labelled box set.") { model, inputSize, data, split, probe, ood, json };
 
         host.AddOptionsTo(command);
         command.SetAction((parse, cancellationToken) => CliRunner.RunAsync(async token =>
@@ -52,6 +56,13 @@ internal static class EvalCommand
                 probing.Done();
             }
 
+            OutOfCatalogueReport? outOfCatalogue = null;
+            if (parse.GetValue(ood) is { } oodFolder)
+            {
+                if (report.Ece is null) throw new ArgumentException("--ood needs a catalogue folder tree as --data, not a box set.");
+                outOfCatalogue = await new Evaluator(predictor, decoder).EvaluateOutOfCatalogueAsync(oodFolder.FullName, report, token);
+            }
+
             if (parse.GetValue(json))
             {
                 CliRunner.WriteJson(new
@@ -69,6 +80,11 @@ internal static class EvalCommand
                     bestThreshold = report.BestThreshold,
                     localisationSamples = report.LocalisationSamples,
                     seconds = report.Seconds,
+                    ece = report.Ece,
+                    eceUncalibrated = report.EceUncalibrated,
+                    temperature = predictor.Manifest!.Temperature,
+                    notInCatalogueShare = report.NotInCatalogueShare,
+                    outOfCatalogue,
                     linearProbe = baseline,
                 });
             }
@@ -78,6 +94,11 @@ internal static class EvalCommand
                 foreach (var (category, accuracy) in report.PerClass) Console.WriteLine($"  {category,-32} {accuracy:P1}");
                 if (report.MaxBoxAcc is { } boxAcc)
                     Console.WriteLine($"MaxBoxAcc {boxAcc:P1} (best threshold {report.BestThreshold:F2}), mean IoU {report.MeanIoU:F3} over {report.LocalisationSamples} maps");
+                if (report.Ece is { } ece)
+                    Console.WriteLine($"calibration: ECE {ece:P2} (temperature {predictor.Manifest!.Temperature:F2}; {report.EceUncalibrated:P2} without it); {report.NotInCatalogueShare:P1} flagged as not in the catalogue");
+                if (outOfCatalogue is not null)
+                    Console.WriteLine($"out of catalogue: AUROC {outOfCatalogue.Auroc:F3} over {outOfCatalogue.Photos} photos; {outOfCatalogue.FlaggedShare:P1} flagged ("
+                        + string.Join(", ", outOfCatalogue.FlaggedShareByKind.Select(k => $"{k.Key} {k.Value:P0}")) + ")");
                 if (baseline is not null)
                     Console.WriteLine($"linear probe (frozen ResNet18 features + logistic regression, L2 {baseline.L2:G2}): {baseline.TestAccuracy:P2} on the {baseline.TestImages} test photos, trained on {baseline.TrainImages}");
             }

@@ -23,7 +23,24 @@ public sealed record EvaluationReport(
     double? MeanIoU,
     double? BestThreshold,
     int? LocalisationSamples,
-    double Seconds);
+    double Seconds)
+{
+    /// <summary>Expected calibration error of the served (calibrated) top-1 probabilities; null for a box set.</summary>
+    public double? Ece { get; init; }
+
+    /// <summary>The same with the model's temperature undone: what calibration gained.</summary>
+    public double? EceUncalibrated { get; init; }
+
+    /// <summary>Share of the photos the model called "not one of your categories".</summary>
+    public double NotInCatalogueShare { get; init; }
+
+    /// <summary>The best category's probability per photo: the score an out-of-catalogue check ranks by.</summary>
+    public IReadOnlyList<double> TopScores { get; init; } = [];
+}
+
+/// <summary>How well the top score tells catalogue photos from photos of none of its categories.</summary>
+public sealed record OutOfCatalogueReport(int Photos, int Failed, double Auroc, double FlaggedShare, double InCatalogueFlaggedShare,
+    IReadOnlyDictionary<string, double> FlaggedShareByKind);
 
 /// <summary>
 /// Measures a served model on a folder: classification on a catalogue split, or, where the folder
@@ -53,15 +70,74 @@ public sealed class Evaluator(Predictor predictor, ImageFileDecoder decoder)
         };
         var truthOf = entries.ToDictionary(e => e.FullPath, e => classOf[e.Category]);
         var confusion = new ConfusionMatrix(categories.Count);
-        int done = 0, failed = 0;
+        var manifest = predictor.Manifest!;
+        var (confidence, uncalibrated, correct, scores) = (new List<double>(), new List<double>(), new List<bool>(), new List<double>());
+        int done = 0, failed = 0, flagged = 0;
         await foreach (var outcome in new FileCategoriser(predictor, decoder).CategoriseAsync(entries.Select(e => e.FullPath).ToList(), cancellationToken: cancellationToken))
         {
             done++;
-            if (outcome.Prediction is { } p) confusion.Add(truthOf[outcome.Path], IndexOf(categories, p.Top[0].Category));
+            if (outcome.Prediction is { } p)
+            {
+                var predicted = IndexOf(categories, p.Top[0].Category);
+                confusion.Add(truthOf[outcome.Path], predicted);
+                confidence.Add(p.Top[0].Probability);
+                correct.Add(predicted == truthOf[outcome.Path]);
+                uncalibrated.Add(Uncalibrated(p.Probabilities, predicted, manifest));
+                scores.Add(p.Top[0].Probability);
+                if (p.NotInCatalogue) flagged++;
+            }
             else failed++;
             progress?.Invoke(done, entries.Count);
         }
-        return Report(categories, confusion, done, failed, null, started);
+        return Report(categories, confusion, done, failed, null, started) with
+        {
+            Ece = Calibration.ExpectedCalibrationError(confidence, correct),
+            EceUncalibrated = Calibration.ExpectedCalibrationError(uncalibrated, correct),
+            NotInCatalogueShare = confidence.Count == 0 ? 0 : (double)flagged / confidence.Count,
+            TopScores = scores,
+        };
+    }
+
+    /// <summary>
+    /// Scores every photo under <paramref name="folder"/> (none of which is of a catalogue category;
+    /// sub-folders name kinds: noise, blank, …) against <paramref name="inCatalogue"/>, the report of
+    /// the model's own test photos: the AUROC of the top score, and how many of each are flagged.
+    /// </summary>
+    public async Task<OutOfCatalogueReport> EvaluateOutOfCatalogueAsync(string folder, EvaluationReport inCatalogue, CancellationToken cancellationToken = default)
+    {
+        var files = Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories)
+            .Where(f => ImageFileDecoder.ImageExtensions.Contains(Path.GetExtension(f).ToLowerInvariant())).Order(StringComparer.Ordinal).ToList();
+        if (files.Count == 0) throw new InvalidOperationException($"'{folder}' holds no photos.");
+        var scores = new List<double>();
+        var flaggedByKind = new Dictionary<string, (int Flagged, int Count)>(StringComparer.Ordinal);
+        int failed = 0, flagged = 0;
+        await foreach (var outcome in new FileCategoriser(predictor, decoder).CategoriseAsync(files, cancellationToken: cancellationToken))
+        {
+            if (outcome.Prediction is not { } p) { failed++; continue; }
+            scores.Add(p.Top[0].Probability);
+            var kind = Path.GetRelativePath(folder, outcome.Path).Split(Path.DirectorySeparatorChar) is { Length: > 1 } parts ? parts[0] : "";
+            var (f, n) = flaggedByKind.GetValueOrDefault(kind);
+            flaggedByKind[kind] = (f + (p.NotInCatalogue ? 1 : 0), n + 1);
+            if (p.NotInCatalogue) flagged++;
+        }
+        if (scores.Count == 0 || inCatalogue.TopScores.Count == 0)
+            throw new InvalidOperationException("Both the catalogue's test photos and the out-of-catalogue photos need readable photos.");
+        return new OutOfCatalogueReport(scores.Count, failed, Calibration.Auroc(inCatalogue.TopScores, scores), (double)flagged / scores.Count,
+            inCatalogue.NotInCatalogueShare, flaggedByKind.OrderBy(k => k.Key, StringComparer.Ordinal).ToDictionary(k => k.Key, k => (double)k.Value.Flagged / k.Value.Count));
+    }
+
+    /// <summary>The top class's probability with the model's temperature undone (sigmoid: logit·T; softmax: log-probabilities·T renormalised).</summary>
+    private static double Uncalibrated(IReadOnlyList<double> probabilities, int top, Models.Storage.ModelManifest manifest)
+    {
+        var t = manifest.Temperature;
+        if (manifest.Output == Models.ClassOutput.Sigmoid)
+        {
+            var p = Math.Clamp(probabilities[top], 1e-12, 1 - 1e-12);
+            return 1 / (1 + Math.Exp(-Math.Log(p / (1 - p)) * t));
+        }
+        var logs = probabilities.Select(p => Math.Log(Math.Max(p, 1e-30)) * t).ToArray();
+        var max = logs.Max();
+        return Math.Exp(logs[top] - max) / logs.Sum(l => Math.Exp(l - max));
     }
 
     private async Task<EvaluationReport> EvaluateBoxSetAsync(string folder, IReadOnlyList<BoxRow> rows, Action<int, int>? progress, CancellationToken cancellationToken)

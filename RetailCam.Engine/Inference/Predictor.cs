@@ -262,13 +262,26 @@ public sealed class Predictor : IDisposable
         }
     }
 
+    /// <summary>One forward pass per serving side among the batch's photos (<see cref="InputSizeFor(ModelManifest, int, int)"/>).</summary>
     private Prediction[] Run(ServedModel model, List<Request> batch)
+    {
+        var manifest = model.Loading.Result.Manifest;
+        var results = new Prediction[batch.Count];
+        foreach (var group in Enumerable.Range(0, batch.Count).GroupBy(i => InputSizeFor(manifest, batch[i].Photo.Width, batch[i].Photo.Height)))
+        {
+            var indices = group.ToList();
+            var predictions = RunAt(model, indices.Select(i => batch[i]).ToList(), group.Key);
+            for (var k = 0; k < indices.Count; k++) results[indices[k]] = predictions[k];
+        }
+        return results;
+    }
+
+    private Prediction[] RunAt(ServedModel model, List<Request> batch, int size)
     {
         using var scope = NewDisposeScope();
         var loaded = model.Loading.Result;
         var categories = loaded.Manifest.Categories;
         var tree = model.TreeFor(loaded.Manifest);
-        var size = InputSizeFor(loaded.Manifest);
         var images = ImageTensors.ToBatch(batch.Select(r => r.Photo).ToList(), size, size, FitMode.Stretch, Device, options.ChannelsLast);
         Forwarding?.Invoke(loaded.Network, images);
 
@@ -279,7 +292,7 @@ public sealed class Predictor : IDisposable
             logits = forward.Logits.to_type(ScalarType.Float32, copy: true);
             activations = forward.Activations.to_type(ScalarType.Float32, copy: true);
         }
-        var probabilities = logits.softmax(1).cpu().data<float>().ToArray();
+        var probabilities = loaded.Manifest.Probabilities(logits).cpu().data<float>().ToArray();
         var classes = categories.Count;
         var (h, w) = ((int)activations.shape[2], (int)activations.shape[3]);
 
@@ -317,20 +330,27 @@ public sealed class Predictor : IDisposable
             var top = Enumerable.Range(0, classes).OrderByDescending(c => p[c]).Take(Math.Max(1, request.Options.TopK))
                 .Select(c => new CategoryScore(categories[c], p[c])).ToList();
             var nodeProbabilities = tree.SumUp(p);
-            var path = tree.PathOf(top1[i]).Select(n => new PathLevel(n.Name, n.Path, nodeProbabilities[n.Index])).ToList();
+            // Sigmoid scores of several products can add up past 1; a category is at most certain.
+            var path = tree.PathOf(top1[i]).Select(n => new PathLevel(n.Name, n.Path, Math.Min(1, nodeProbabilities[n.Index]))).ToList();
+            var unknown = loaded.Manifest.UnknownThreshold is { } floor && p[top1[i]] < floor;
+            var filed = unknown ? null : path.TakeWhile(level => level.Probability >= options.PathConfidence).LastOrDefault()?.Category;
             var boxes = boxPairs.Where(b => b.Image == i)
                 .SelectMany(b => new ClassMapView(b.Class, categories[b.Class], b.Method, maps[b], w, h)
                     .FindBoxes(request.Photo.Width, request.Photo.Height, options.BoxThreshold, p[b.Class]))
                 .OrderByDescending(b => b.Probability).ToList();
             var views = viewPairs.Where(m => m.Image == i).Select(m => new ClassMapView(m.Class, categories[m.Class], m.Method, maps[m], w, h)).ToList();
             predictions[i] = new Prediction(request.Source, request.Photo.Width, request.Photo.Height, top, path, boxes, views,
-                p.Select(v => (double)v).ToList(), model.Id);
+                p.Select(v => (double)v).ToList(), model.Id) { FiledUnder = filed, NotInCatalogue = unknown, InputSize = size };
         }
         return predictions;
     }
 
-    /// <summary>The side photos are resized to for a model: the configured one, else the model's training size.</summary>
-    public int InputSizeFor(ModelManifest manifest) => options.InputSizeFor(manifest.InputSize);
+    /// <summary>The side photos are resized to for a model when the photo is not known: the configured one, else the model's largest serving side.</summary>
+    public int InputSizeFor(ModelManifest manifest) => options.InputSize > 0 ? options.InputSize : manifest.ServeInputSize ?? manifest.InputSize;
+
+    /// <summary>The side a photo is resized to: the configured one, else the model's rule (<see cref="ModelManifest.ServeSideFor"/>).</summary>
+    public int InputSizeFor(ModelManifest manifest, int photoWidth, int photoHeight) =>
+        options.InputSize > 0 ? options.InputSize : manifest.ServeSideFor(photoWidth, photoHeight);
 
     private static int ArgMax(ReadOnlySpan<float> values)
     {

@@ -14,15 +14,14 @@ public sealed class PredictorOptions : IValidatableObject
     public const int MaximumInputSize = 1024;
 
     /// <summary>
-    /// Side in pixels the photo is resized to for the network; 0 keeps the model's training size.
+    /// Side in pixels every photo is resized to for the network; 0 follows the model's manifest
+    /// (<see cref="Models.Storage.ModelManifest.ServeSideFor"/>: the photo's own side within the
+    /// training side and the serving side chosen after training).
     /// The network is fully convolutional up to global pooling, so a larger side gives a finer class
     /// map (side / 16 cells for ResNet18) and lets small products in a wide photo appear at the scale
     /// they were learnt at (docs/ARCHITECTURE.md, "Inference size").
     /// </summary>
     public int InputSize { get; set; }
-
-    /// <summary>The side photos are resized to for a model trained at <paramref name="modelInputSize"/>.</summary>
-    public int InputSizeFor(int modelInputSize) => InputSize > 0 ? InputSize : modelInputSize;
 
     /// <summary>Why a side cannot be an <see cref="InputSize"/>, or null when it can: the one rule for configuration, the predictor and the CLI.</summary>
     public static string? InputSizeProblem(int side) =>
@@ -40,6 +39,9 @@ public sealed class PredictorOptions : IValidatableObject
 
     /// <summary>How long the first request of a batch waits for company, in milliseconds.</summary>
     [Range(0, 1000)] public int MaxWaitMilliseconds { get; set; } = 4;
+
+    /// <summary>A level of the category path is filed under when its probability reaches this (<see cref="Prediction.FiledUnder"/>).</summary>
+    [Range(0.0, 1.0)] public double PathConfidence { get; set; } = 0.5;
 
     /// <summary>A class gets boxes when its probability reaches this.</summary>
     [Range(0.0, 1.0)] public double BoxConfidence { get; set; } = 0.2;

@@ -37,7 +37,11 @@ public sealed record TrainingJobSpec
 }
 
 public sealed record TrainingJobResult(TrainingSummary Summary, IReadOnlyList<string> Categories, int TrainImages, int ValidationImages,
-    IReadOnlyList<SkippedFile> Skipped, string ModelFolder, TrainingPlan Plan);
+    IReadOnlyList<SkippedFile> Skipped, string ModelFolder, TrainingPlan Plan)
+{
+    /// <summary>How the best model serves, tuned on the validation split after training; null when no model was saved.</summary>
+    public ServingTuningResult? Serving { get; init; }
+}
 
 /// <summary>
 /// A whole training run from a folder tree: scan the catalogue, split it, stream it, build the
@@ -86,7 +90,16 @@ public static class TrainingJob
         var trainer = new Trainer(network, options, catalogue.Categories, train, validation, run, events, [snapshots], control, device, weights);
         var summary = trainer.Run(resume, cancellationToken);
         var skipped = catalogue.Skipped.Concat(train.Loader.Skipped).Concat(validation.Loader.Skipped).ToList();
-        return new TrainingJobResult(summary, catalogue.Categories, trainEntries.Count, validationEntries.Count, skipped, run.Paths.ModelFolder, plan);
+        ServingTuningResult? serving = null;
+        if (summary.Status != RunStatus.Failed && File.Exists(Path.Combine(run.Paths.ModelFolder, Models.Storage.ModelFolder.ManifestFileName)))
+        {
+            log?.Invoke("Tuning serving on the validation split (serving side, calibration, unknown threshold) …");
+            serving = ServingTuning.Tune(run.Paths.ModelFolder, validationEntries, device, options.Seed, CancellationToken.None);
+            foreach (var side in serving.Sides)
+                log?.Invoke($"  up to {side.Side} px: validation accuracy {side.Accuracy:P1}, scene MaxBoxAcc {side.MaxBoxAcc:P1}{(side.Side == serving.ServeInputSize ? " (chosen)" : "")}");
+            log?.Invoke($"  temperature {serving.Temperature:F2} (validation ECE {serving.EceBefore:P1} → {serving.EceAfter:P1}), unknown below {serving.UnknownThreshold?.ToString("F2", System.Globalization.CultureInfo.InvariantCulture) ?? "none"}");
+        }
+        return new TrainingJobResult(summary, catalogue.Categories, trainEntries.Count, validationEntries.Count, skipped, run.Paths.ModelFolder, plan) { Serving = serving };
     }
 
     /// <summary>Inverse class frequency, scaled so the average photo weighs 1, and kept within 0.25–4 so a tiny class cannot dominate.</summary>

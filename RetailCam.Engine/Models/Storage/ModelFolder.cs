@@ -66,6 +66,34 @@ public static class ModelFolder
         }
     }
 
+    /// <summary>
+    /// Replaces the manifest of a saved folder, keeping its weights and their hash (settings found
+    /// after training, like the serving side and the temperature); one atomic rename.
+    /// </summary>
+    public static ModelManifest UpdateManifest(string folder, Func<ModelManifest, ModelManifest> change)
+    {
+        var current = ReadManifest(folder);
+        var updated = change(current) with { WeightsSha256 = current.WeightsSha256 };
+        if (updated.Problems() is { Count: > 0 } problems)
+            throw new ArgumentException("Invalid manifest: " + string.Join(" ", problems), nameof(change));
+        var manifestPath = Path.Combine(folder, ManifestFileName);
+        var temporary = $"{manifestPath}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
+        try
+        {
+            using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write))
+            {
+                stream.Write(Encoding.UTF8.GetBytes(updated.ToJson()));
+                stream.Flush(flushToDisk: true);
+            }
+            File.Move(temporary, manifestPath, overwrite: true);
+            return updated;
+        }
+        finally
+        {
+            if (File.Exists(temporary)) File.Delete(temporary);
+        }
+    }
+
     /// <summary>Reads and checks <c>manifest.json</c> alone (for listings, without loading weights).</summary>
     public static ModelManifest ReadManifest(string folder)
     {

@@ -78,6 +78,27 @@ public sealed record ModelManifest
         Metrics = metrics ?? [],
     };
 
+    /// <summary>
+    /// The side a photo is served at: its own shorter side (to 16 px), so products keep the pixel scale
+    /// they have in the photo, between the training side and <see cref="ServeInputSize"/>; the training
+    /// side alone when the manifest sets no serving side (models from before it existed).
+    /// </summary>
+    public int ServeSideFor(int photoWidth, int photoHeight)
+    {
+        if (ServeInputSize is not { } largest || largest <= InputSize) return ServeInputSize ?? InputSize;
+        var own = Math.Min(photoWidth, photoHeight) / 16 * 16;
+        return Math.Clamp(own, InputSize, largest);
+    }
+
+    /// <summary>Probabilities from logits [B,C]: divided by the temperature, then sigmoid or softmax as the model was trained.</summary>
+    public TorchSharp.torch.Tensor Probabilities(TorchSharp.torch.Tensor logits)
+    {
+        using var scope = TorchSharp.torch.NewDisposeScope();
+        var scaled = Temperature == 1 ? logits : logits.div(Temperature);
+        var probabilities = Output == ClassOutput.Sigmoid ? scaled.sigmoid() : scaled.softmax(1);
+        return probabilities.MoveToOuterDisposeScope();
+    }
+
     /// <summary>What is wrong with this manifest, in words a user can act on; empty when it is sound.</summary>
     public IReadOnlyList<string> Problems()
     {

@@ -28,9 +28,16 @@ internal sealed class HeadOnlyPhase : ITrainingCallback
         if (context.Step < headOnlySteps) SetBackboneLearning(context, learning: false);
     }
 
+    /// <summary>
+    /// The phase ends after its steps or, under a time budget, once the same share of the budget is
+    /// spent: a slow machine that manages fewer steps than planned still fine-tunes for most of its time.
+    /// </summary>
     public void OnBatchStarting(TrainingContext context, LabelledBatch batch)
     {
-        if (frozen && context.Step >= headOnlySteps) SetBackboneLearning(context, learning: true);
+        if (!frozen) return;
+        var timeUp = context.Options.TimeBudget is { } budget && context.TotalSteps > 0
+            && context.ElapsedSeconds >= budget.TotalSeconds * headOnlySteps / context.TotalSteps;
+        if (context.Step >= headOnlySteps || timeUp) SetBackboneLearning(context, learning: true);
     }
 
     private void SetBackboneLearning(TrainingContext context, bool learning)
