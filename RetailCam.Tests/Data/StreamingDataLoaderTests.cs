@@ -154,6 +154,46 @@ public class StreamingDataLoaderTests
     }
 
     [Fact]
+    public void Scene_batches_carry_multi_hot_targets_that_agree_with_the_labels()
+    {
+        TorchRuntime.Initialize(DeviceChoice.Cpu, 0);
+        var (_, good) = GoodImages(24);
+        var options = Options(batch: 8, size: 32);
+        options.ClassCount = 3;
+        options.Augmentation = new AugmentationOptions { SceneProbability = 1, EmptySceneShare = 0.25 };
+        var loader = new StreamingDataLoader(good, options, augment: true);
+        int several = 0, empty = 0;
+        foreach (var batch in loader.ReadEpoch(0))
+        {
+            using (batch)
+            {
+                using var scope = NewDisposeScope();
+                var tensors = batch.ToTensors();
+                Assert.Equal([batch.Count, 3L], tensors.Targets!.shape);
+                var targets = tensors.Targets.data<float>().ToArray();
+                for (var i = 0; i < batch.Count; i++)
+                {
+                    var row = targets.AsSpan(i * 3, 3).ToArray();
+                    Assert.All(row, v => Assert.True(v is 0 or 1));
+                    var label = batch.Labels[i];
+                    if (label < 0)
+                    {
+                        Assert.All(row, v => Assert.Equal(0, v));
+                        empty++;
+                    }
+                    else
+                    {
+                        Assert.Equal(1, row[label]);
+                    }
+                    if (row.Sum() >= 2) several++;
+                }
+            }
+        }
+        Assert.True(several > 0, "no scene held products of two categories");
+        Assert.True(empty > 0, "no scene was left empty");
+    }
+
+    [Fact]
     public void Disabled_augmentation_is_a_centre_crop_and_jitter_alone_changes_colours_but_not_geometry()
     {
         using var photo = TestImages.Coordinates(12, 8);
