@@ -21,8 +21,8 @@ public static class BackgroundMatting
     /// <summary>Largest RGB distance from the background colour that still counts as background (JPEG noise, soft shadows).</summary>
     public const double DefaultTolerance = 40;
 
-    /// <summary>Share of border pixels that must match the background colour for a photo to be a pack-shot.</summary>
-    public const double PlainBorderShare = 0.9;
+    /// <summary>Share of border pixels that must match the background colour for a photo to be a pack-shot (a product may touch the edge, as garments filling the frame do).</summary>
+    public const double PlainBorderShare = 0.6;
 
     /// <summary>The matte of a pack-shot, or null when the photo has no plain border or the cut leaves (almost) nothing or everything.</summary>
     public static Matte? Cut(Image<Rgb24> photo, double tolerance = DefaultTolerance)

@@ -29,6 +29,28 @@ public sealed class CamHead : nn.Module<Tensor, Tensor>
     }
 
     public Parameter ClassWeights => classifier.weight!;
+
+    /// <summary>
+    /// Starts the head as a fitted linear probe (LP-FT, Kumar et al. 2022): the conv layer as the
+    /// identity (its centre tap 1 on its own channel; the trunk's features are already ≥ 0, so the ReLU
+    /// keeps them), the classifier as the probe fitted on their global averages. The head then computes
+    /// exactly the probe, and fine-tuning starts from there instead of from random weights.
+    /// </summary>
+    /// <param name="weights">[C, K] row-major.</param>
+    public void StartFromProbe(float[] weights, float[] bias)
+    {
+        if (HiddenChannels != InChannels)
+            throw new InvalidOperationException($"A probe start needs as many hidden channels as inputs ({InChannels}), not {HiddenChannels}.");
+        using var noGrad = no_grad();
+        using var identity = zeros(HiddenChannels, InChannels, 3, 3);
+        for (var k = 0; k < InChannels; k++) identity[k, k, 1, 1] = 1f;
+        conv.weight!.copy_(identity);
+        conv.bias!.zero_();
+        using var w = tensor(weights, [ClassCount, HiddenChannels]);
+        using var b = tensor(bias);
+        classifier.weight!.copy_(w);
+        classifier.bias!.copy_(b);
+    }
     public Parameter ClassBias => classifier.bias!;
 
     /// <summary>The last conv layer's activations, [B,K,h,w]: what class maps and Grad-CAM read.</summary>

@@ -58,8 +58,12 @@ public static class LinearProbe
             unreadableTrain + unreadableValidation + unreadableTest, Math.Round(clock.Elapsed.TotalSeconds, 2));
     }
 
-    /// <summary>Standardised logistic regression on features [N,D] with labels in 0…classes−1, by full-batch Adam from zero weights (deterministic).</summary>
-    public static LinearClassifier Fit(float[,] features, int[] labels, int classes, double l2, int steps = 400)
+    /// <summary>
+    /// Standardised logistic regression on features [N,D] with labels in 0…classes−1, by full-batch Adam
+    /// from zero weights (deterministic): multinomial, or with <paramref name="sigmoid"/> one-vs-rest
+    /// (binary cross-entropy against one-hot targets), as a sigmoid head is trained.
+    /// </summary>
+    public static LinearClassifier Fit(float[,] features, int[] labels, int classes, double l2, int steps = 400, bool sigmoid = false)
     {
         ArgumentOutOfRangeException.ThrowIfNotEqual(features.GetLength(0), labels.Length);
         using var scope = NewDisposeScope();
@@ -75,7 +79,11 @@ public static class LinearProbe
         {
             using var stepScope = NewDisposeScope();
             optimizer.zero_grad();
-            var loss = nn.functional.cross_entropy(z.matmul(weights) + bias, y) + l2 * weights.pow(2).sum();
+            var logits = z.matmul(weights) + bias;
+            var fit = sigmoid
+                ? nn.functional.binary_cross_entropy_with_logits(logits, nn.functional.one_hot(y, classes).to_type(ScalarType.Float32), reduction: nn.Reduction.Sum) / y.shape[0]
+                : nn.functional.cross_entropy(logits, y);
+            var loss = fit + l2 * weights.pow(2).sum();
             loss.backward();
             optimizer.step();
         }
@@ -161,6 +169,28 @@ public sealed record LinearClassifier(float[] Mean, float[] Std, float[] Weights
             if (Predict(row) == labels[i]) correct++;
         }
         return (double)correct / labels.Length;
+    }
+
+    /// <summary>
+    /// The classifier as one linear layer on the raw features, standardisation folded in: weights
+    /// [C,D] (w/σ) and biases [C] (b − Σ w·μ/σ), the shape of a CAM head's classifier.
+    /// </summary>
+    public (float[] Weights, float[] Bias) Folded()
+    {
+        var weights = new float[Classes * Dimensions];
+        var bias = new float[Classes];
+        for (var c = 0; c < Classes; c++)
+        {
+            double b = Bias[c];
+            for (var d = 0; d < Dimensions; d++)
+            {
+                var w = Weights[d * Classes + c] / Std[d];
+                weights[c * Dimensions + d] = w;
+                b -= w * Mean[d];
+            }
+            bias[c] = (float)b;
+        }
+        return (weights, bias);
     }
 
     /// <summary>Sum of squared weights: how far the regularisation let the classifier go.</summary>

@@ -71,7 +71,14 @@ public static class TrainingJob
         var options = plan.Options.EnsureValid();
         foreach (var choice in plan.Choices) log?.Invoke($"  {choice.Setting} = {choice.Value}: {choice.Reason}");
 
-        using var network = CreateNetwork(spec, catalogue.Categories.Count, device, options.Trunk);
+        using var network = CreateNetwork(spec, catalogue.Categories.Count, device, options.Trunk, options.ProbeStart);
+        var resuming = resume && Checkpoint.Find(run.Paths.CheckpointFolder) is not null;
+        if (options.ProbeStart && !resuming && network.Head.HiddenChannels == network.Head.InChannels)
+        {
+            log?.Invoke("Fitting the probe start of the head on the pretrained features …");
+            var probe = ProbeStart.Apply(network, trainEntries, validationEntries, catalogue.Categories.Count, options.ImageSize, options.Output, device, cancellationToken);
+            log?.Invoke($"  probe start: validation accuracy {probe.ValidationAccuracy:P1} (L2 {probe.L2:G2}, {probe.TrainImages} photos, {probe.Seconds:F0} s)");
+        }
         var loaderOptions = new DataLoaderOptions
         {
             BatchSize = options.BatchSize,
@@ -128,11 +135,13 @@ public static class TrainingJob
     }
 
     /// <summary>The network a spec starts from, built (and its pretrained weights read) on the CPU, then moved to <paramref name="device"/>.</summary>
-    public static CamNetwork CreateNetwork(TrainingJobSpec spec, int classCount, torch.Device device, ResNet18CamTrunk trunk = ResNet18CamTrunk.Layer3)
+    /// <param name="probeStart">The head's conv keeps the trunk's width, so it can start as the identity (<see cref="CamHead.StartFromProbe"/>).</param>
+    public static CamNetwork CreateNetwork(TrainingJobSpec spec, int classCount, torch.Device device, ResNet18CamTrunk trunk = ResNet18CamTrunk.Layer3, bool probeStart = false)
     {
         var network = spec.Backbone switch
         {
-            BackboneKind.ResNet18 => CamNetworkFactory.CreatePretrainedResNet18(classCount, spec.PretrainedFolder, trunk: trunk),
+            BackboneKind.ResNet18 => CamNetworkFactory.CreatePretrainedResNet18(classCount, spec.PretrainedFolder,
+                headHiddenChannels: probeStart ? ResNet18.StageChannels[ResNet18Options.Cam(trunk).LastStage - 1] : null, trunk: trunk),
             BackboneKind.Vgg16 => CreateVgg16(spec, classCount),
             _ => throw new ArgumentOutOfRangeException(nameof(spec), spec.Backbone, "Unknown backbone."),
         };

@@ -77,6 +77,9 @@ public sealed record TrainingOptions : IValidatableObject
     /// <summary>Stop when validation accuracy has not improved for this many epochs, once half the run is done (0 = never).</summary>
     [Range(0, MaxEpochs)] public int EarlyStoppingPatience { get; init; }
 
+    /// <summary>Start the head as a linear probe fitted on the pretrained features (LP-FT); the head's conv then has as many channels as the trunk.</summary>
+    public bool ProbeStart { get; init; }
+
     /// <summary>Weigh each image's loss by the inverse frequency of its class, so small categories count as much as large ones.</summary>
     public bool BalanceClasses { get; init; }
 

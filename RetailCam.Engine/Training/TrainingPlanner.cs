@@ -72,13 +72,14 @@ public static class TrainingPlanner
         var backboneScale = Choose("backboneLearningRateScale", settings.BackboneLearningRateScale, () => small
             ? (0.1, $"{size} dataset: pretrained features move at a tenth of the head's rate")
             : (1.0, $"{size} dataset: the backbone adapts at the full rate"));
-        var headOnly = Choose("headOnlySteps", settings.HeadOnlySteps, () =>
-        {
-            var share = small ? 0.1 : 0.02;
-            return ((int)Math.Max(10, plannedSteps * share), small
-                ? "a tenth of the run trains the head alone first (linear-probe start), so fine-tuning starts from a fitted head"
-                : "a short head-only start; a large dataset soon corrects a fresh head");
-        });
+        var probeStart = Choose("probeStart", settings.ProbeStart, () => small
+            ? (true, $"{size} dataset: the head starts as a logistic regression fitted on the pretrained features (LP-FT), so fine-tuning starts where a linear probe ends")
+            : (false, $"{size} dataset: a fresh head soon fits; the probe's feature pass would cost more than it saves"));
+        var headOnly = Choose("headOnlySteps", settings.HeadOnlySteps, () => probeStart
+            ? ((int)Math.Max(10, plannedSteps * 0.02), "the probe-started head is already fitted: a short head-only start while the schedule warms up")
+            : ((int)Math.Max(10, plannedSteps * (small ? 0.1 : 0.02)), small
+                ? "a tenth of the run trains the head alone first, so fine-tuning starts from a fitted head"
+                : "a short head-only start; a large dataset soon corrects a fresh head"));
         var warmup = Choose("warmupSteps", settings.WarmupSteps, () => ((int)Math.Max(10, plannedSteps * 0.03), "3 % of the planned steps"));
         var patience = Choose("earlyStoppingPatience", settings.EarlyStoppingPatience, () => small
             ? (Math.Max(5, epochs / 6), "stop once validation accuracy has not improved for a sixth of the epochs, after half the run")
@@ -105,6 +106,7 @@ public static class TrainingPlanner
             BackboneLearningRateScale = backboneScale,
             EarlyStoppingPatience = patience,
             BalanceClasses = balance,
+            ProbeStart = probeStart,
             WeightDecay = settings.WeightDecay,
             Momentum = settings.Momentum,
             FreezeEarlyLayers = settings.FreezeEarlyLayers,

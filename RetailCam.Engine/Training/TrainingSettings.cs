@@ -30,6 +30,7 @@ public sealed record TrainingSettings
     [Range(0.001, 1)] public double? BackboneLearningRateScale { get; init; }
     [Range(0, TrainingOptions.MaxEpochs)] public int? EarlyStoppingPatience { get; init; }
     public bool? BalanceClasses { get; init; }
+    public bool? ProbeStart { get; init; }
 
     // Settings the planner leaves as they are.
     [Range(0, 1)] public double WeightDecay { get; init; } = 0.05;
@@ -58,6 +59,7 @@ public sealed record TrainingSettings
         BackboneLearningRateScale = options.BackboneLearningRateScale,
         EarlyStoppingPatience = options.EarlyStoppingPatience,
         BalanceClasses = options.BalanceClasses,
+        ProbeStart = options.ProbeStart,
         WeightDecay = options.WeightDecay,
         Momentum = options.Momentum,
         FreezeEarlyLayers = options.FreezeEarlyLayers,

@@ -30,7 +30,8 @@ public class TrainingPlannerTests
         // One or two steps an epoch: the run is as many epochs as the step target asks, up to the cap.
         Assert.Equal(300, options.Epochs);
         var plannedSteps = options.Epochs * ((profile.TrainImages + 31) / 32);
-        Assert.Equal((int)(plannedSteps * 0.1), options.HeadOnlySteps);
+        Assert.True(options.ProbeStart);
+        Assert.Equal((int)Math.Max(10, plannedSteps * 0.02), options.HeadOnlySteps);
         Assert.Empty(options.Problems());
         Assert.All(plan.Choices, c => Assert.False(string.IsNullOrWhiteSpace(c.Reason)));
         Assert.Contains(plan.Choices, c => c.Setting == "imageSize" && c.Reason.Contains("40 px", StringComparison.Ordinal));
