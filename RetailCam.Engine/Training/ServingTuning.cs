@@ -29,7 +29,7 @@ public sealed record ServingTuningResult(int ServeInputSize, IReadOnlyList<Serve
 /// </summary>
 public static class ServingTuning
 {
-    public const int MaxValidationPhotos = 240;
+    public const int MaxValidationPhotos = 1000;
     public const int SceneCount = 48;
     private static readonly double[] SideFactors = [1.0, 1.5, 2.0, 2.5, 3.0];
     public const int MaxServeSide = 448;

@@ -63,9 +63,11 @@ public static class TrainingPlanner
         var plannedSteps = (long)epochs * stepsPerEpoch;
         var budget = Choose("timeBudget", settings.TimeBudget, () => (DefaultTimeBudget, "fits a run and its evaluation in 20 minutes on a 2-core CPU"));
         var output = Choose("output", settings.Output, () => (ClassOutput.Sigmoid, "each category keeps its own confidence: several products in one photo, and photos of none"));
-        var scenes = Choose("sceneProbability", settings.SceneProbability, () => output == ClassOutput.Sigmoid
-            ? (0.5, $"half the training photos become shop scenes of 1–3 products ({profile.PackShotShare:P0} of the sampled photos are plain-background pack-shots and are cut out; the rest are pasted whole)")
-            : (0.0, "scenes need the sigmoid output"));
+        var scenes = Choose("sceneProbability", settings.SceneProbability, () => output != ClassOutput.Sigmoid
+            ? (0.0, "scenes need the sigmoid output")
+            : small
+                ? (0.5, $"half the training photos become shop scenes of 1–3 products ({profile.PackShotShare:P0} of the sampled photos are plain-background pack-shots and are cut out; the rest are pasted whole)")
+                : (0.3, $"a third of the training photos become shop scenes of 1–3 products ({profile.PackShotShare:P0} of the sampled photos are plain-background pack-shots and are cut out; the rest are pasted whole); a large catalogue spends most steps on its plain photos"));
         var trunk = Choose("trunk", settings.Trunk, () => small
             ? (ResNet18CamTrunk.DilatedLayer4, $"{size} dataset: keeps ImageNet's top stage, whose features a few hundred photos cannot relearn")
             : (ResNet18CamTrunk.Layer3, $"{size} dataset: the trunk cut after layer3 trains twice as fast and the data relearns the top"));

@@ -8,7 +8,7 @@ namespace RetailCam.Engine.Training;
 /// "auto" (<see cref="TrainingPlanner"/> picks it from the dataset and says why). The CLI's flags, the
 /// web's new-run dialog and the RetailCam:Training section all fill this, so all three share one rule.
 /// </summary>
-public sealed record TrainingSettings
+public sealed record TrainingSettings : IValidatableObject
 {
     /// <summary>Defaults of new runs; any setting left out is chosen per dataset.</summary>
     public const string SectionName = "RetailCam:Training";
@@ -75,7 +75,12 @@ public sealed record TrainingSettings
     {
         var results = new List<System.ComponentModel.DataAnnotations.ValidationResult>();
         Validator.TryValidateObject(this, new ValidationContext(this), results, validateAllProperties: true);
-        if (TimeBudget is { } budget && budget < TimeSpan.Zero) results.Add(new System.ComponentModel.DataAnnotations.ValidationResult("The time budget must not be negative."));
         return results.Select(r => r.ErrorMessage ?? "invalid setting").ToList();
+    }
+
+    public IEnumerable<System.ComponentModel.DataAnnotations.ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (TimeBudget is { } budget && budget < TimeSpan.Zero)
+            yield return new System.ComponentModel.DataAnnotations.ValidationResult("The time budget must not be negative.", [nameof(TimeBudget)]);
     }
 }

@@ -50,6 +50,8 @@ public class TrainingPlannerTests
         Assert.Equal(64, options.BatchSize);
         Assert.Equal(64, options.ImageSize);
         Assert.Equal(6, options.Epochs); // ⌈3000 / 500⌉
+        Assert.Equal(0.3, options.SceneProbability);
+        Assert.False(options.ProbeStart);
         Assert.False(options.BalanceClasses);
         Assert.True(options.HeadOnlySteps < 0.05 * 6 * 500);
     }
