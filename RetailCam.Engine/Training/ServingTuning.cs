@@ -23,7 +23,7 @@ public sealed record ServingTuningResult(int ServeInputSize, IReadOnlyList<Serve
 /// model serves: the largest serving side (photos are served at their own side within the training
 /// side and this, <see cref="ModelManifest.ServeSideFor"/>), chosen as the one whose class maps find
 /// the products best in scenes composed from validation photos, among the sides that keep validation
-/// accuracy within a point of the best; the temperature that calibrates its probabilities; and the
+/// accuracy within a point (or one standard error) of the best; the temperature that calibrates its probabilities; and the
 /// score below which a photo is "not one of your categories" (what 95 % of validation photos clear).
 /// The choices go into the model's manifest.
 /// </summary>
@@ -34,7 +34,7 @@ public static class ServingTuning
     private static readonly double[] SideFactors = [1.0, 1.5, 2.0, 2.5, 3.0];
     public const int MaxServeSide = 448;
 
-    /// <summary>Validation photos may lose this much accuracy at a larger side for better maps.</summary>
+    /// <summary>Validation photos may lose this much accuracy at a larger side for better maps, or one standard error of the split's accuracy when that is more.</summary>
     public const double AccuracyTolerance = 0.01;
 
     /// <summary>Share of validation photos whose best score must clear the unknown threshold.</summary>
@@ -61,7 +61,9 @@ public static class ServingTuning
             var sides = Candidates(manifest.InputSize)
                 .Select(side => Score(model, manifest with { ServeInputSize = side }, photos, scenes, device, cancellationToken)).ToList();
             var bestAccuracy = sides.Max(s => s.Accuracy);
-            var chosen = sides.Where(s => s.Accuracy >= bestAccuracy - AccuracyTolerance)
+            // A difference the validation split cannot tell from chance (one standard error) is no reason to give up better maps.
+            var tolerance = Math.Max(AccuracyTolerance, Math.Sqrt(bestAccuracy * (1 - bestAccuracy) / photos.Count));
+            var chosen = sides.Where(s => s.Accuracy >= bestAccuracy - tolerance)
                 .OrderByDescending(s => s.MaxBoxAcc).ThenBy(s => s.Side).First();
 
             var served = manifest with { ServeInputSize = chosen.Side, Temperature = 1 };

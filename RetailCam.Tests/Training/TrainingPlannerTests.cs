@@ -9,7 +9,7 @@ namespace RetailCam.Tests.Training;
 public class TrainingPlannerTests
 {
     [Fact]
-    public void A_40_photo_folder_keeps_imagenets_top_stage_learns_gently_and_composes_scenes()
+    public void A_40_photo_folder_starts_from_a_probe_learns_gently_and_composes_scenes()
     {
         var root = TestImages.TempDirectory();
         for (var i = 0; i < 40; i++) CatalogueTests.WritePng(root, $"Garments/C{i % 4}/{i:D2}.png", (byte)(i * 6), size: 40);
@@ -20,7 +20,7 @@ public class TrainingPlannerTests
 
         var plan = TrainingPlanner.Plan(profile, new TrainingSettings());
         var options = plan.Options;
-        Assert.Equal(ResNet18CamTrunk.DilatedLayer4, options.Trunk);
+        Assert.Equal(ResNet18CamTrunk.Layer3, options.Trunk);
         Assert.Equal(0.1, options.BackboneLearningRateScale);
         Assert.Equal(32, options.BatchSize);
         Assert.Equal(TrainingPlanner.MinimumPlannedSide, options.ImageSize);
@@ -38,7 +38,7 @@ public class TrainingPlannerTests
     }
 
     [Fact]
-    public void A_40000_photo_folder_takes_the_fast_trunk_larger_batches_and_fewer_epochs()
+    public void A_40000_photo_folder_takes_larger_batches_fewer_epochs_fewer_scenes_and_a_fresh_head()
     {
         // The profile of a 40,000-photo catalogue of 28-px grey articles in ten categories (as
         // DatasetProfile.Of reports Fashion-MNIST's demo folder): it samples a few dozen files whatever the size.
