@@ -95,11 +95,26 @@ public static class LinearProbe
     private static (float[,] X, int[] Y, int Unreadable) Features(PretrainedResNet18 pretrained, ImageFileDecoder decoder, IReadOnlyList<CatalogueEntry> entries,
         Action<int> advance, CancellationToken cancellationToken)
     {
+        pretrained.Features.eval();
+        return FeatureRows(entries, decoder, photos =>
+        {
+            using var noGradients = inference_mode();
+            var rgb = ImageTensors.ToBatch(photos, FeatureSide, FeatureSide, FitMode.Stretch, pretrained.Device);
+            return pretrained.Features.call(pretrained.Normalization.call(rgb)).flatten(1);
+        }, advance, cancellationToken);
+    }
+
+    /// <summary>
+    /// Feature vectors [N,D] and labels of catalogue photos, 16 at a time, one dispose scope per batch;
+    /// unreadable photos are counted and left out. <paramref name="featuresOf"/> maps decoded photos to [B,D].
+    /// </summary>
+    public static (float[,] X, int[] Y, int Unreadable) FeatureRows(IReadOnlyList<CatalogueEntry> entries, ImageFileDecoder decoder,
+        Func<IReadOnlyList<Image<Rgb24>>, Tensor> featuresOf, Action<int>? advance, CancellationToken cancellationToken)
+    {
         const int batchSize = 16;
         var rows = new List<float[]>();
         var labels = new List<int>();
         var unreadable = 0;
-        pretrained.Features.eval();
         foreach (var chunk in entries.Chunk(batchSize))
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -121,9 +136,7 @@ public static class LinearProbe
                 if (photos.Count > 0)
                 {
                     using var scope = NewDisposeScope();
-                    using var noGradients = inference_mode();
-                    var rgb = ImageTensors.ToBatch(photos, FeatureSide, FeatureSide, FitMode.Stretch, pretrained.Device);
-                    var features = pretrained.Features.call(pretrained.Normalization.call(rgb)).flatten(1).cpu();
+                    var features = featuresOf(photos).to_type(ScalarType.Float32).cpu();
                     var width = (int)features.shape[1];
                     var values = features.data<float>().ToArray();
                     for (var i = 0; i < photos.Count; i++) rows.Add(values.AsSpan(i * width, width).ToArray());
@@ -133,7 +146,7 @@ public static class LinearProbe
             {
                 foreach (var photo in photos) photo.Dispose();
             }
-            advance(chunk.Length);
+            advance?.Invoke(chunk.Length);
         }
         var x = new float[rows.Count, rows.Count == 0 ? 0 : rows[0].Length];
         for (var i = 0; i < rows.Count; i++)

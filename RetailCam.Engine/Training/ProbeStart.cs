@@ -1,8 +1,6 @@
 using RetailCam.Engine.Data;
 using RetailCam.Engine.Imaging;
 using RetailCam.Engine.Models;
-using SixLabors.ImageSharp;
-using SixLabors.ImageSharp.PixelFormats;
 using static TorchSharp.torch;
 
 namespace RetailCam.Engine.Training;
@@ -37,45 +35,11 @@ public static class ProbeStart
 
     private static (float[,] X, int[] Y) PooledFeatures(CamNetwork network, IReadOnlyList<CatalogueEntry> entries, int size, Device device, CancellationToken cancellationToken)
     {
-        var decoder = new ImageFileDecoder();
-        var rows = new List<float[]>();
-        var labels = new List<int>();
         using var mode = new EvaluationMode(network);
         using var noGrad = no_grad();
-        foreach (var chunk in entries.Chunk(32))
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            var photos = new List<Image<Rgb24>>();
-            try
-            {
-                foreach (var entry in chunk)
-                {
-                    try
-                    {
-                        photos.Add(decoder.Decode(entry.FullPath));
-                        labels.Add(entry.ClassIndex);
-                    }
-                    catch (ImageDecodeException)
-                    {
-                        // The loader reports unreadable files; the probe does without them.
-                    }
-                }
-                if (photos.Count == 0) continue;
-                using var scope = NewDisposeScope();
-                var rgb = ImageTensors.ToBatch(photos, size, size, FitMode.CentreCrop, device);
-                var features = network.Backbone.call(network.Normalization.call(rgb)).mean([2, 3]).to_type(ScalarType.Float32).cpu();
-                var width = (int)features.shape[1];
-                var values = features.data<float>().ToArray();
-                for (var i = 0; i < photos.Count; i++) rows.Add(values.AsSpan(i * width, width).ToArray());
-            }
-            finally
-            {
-                foreach (var photo in photos) photo.Dispose();
-            }
-        }
-        var x = new float[rows.Count, rows.Count == 0 ? 0 : rows[0].Length];
-        for (var i = 0; i < rows.Count; i++)
-            for (var j = 0; j < rows[i].Length; j++) x[i, j] = rows[i][j];
-        return (x, labels.ToArray());
+        var (x, y, _) = LinearProbe.FeatureRows(entries, new ImageFileDecoder(), photos =>
+            network.Backbone.call(network.Normalization.call(ImageTensors.ToBatch(photos, size, size, FitMode.CentreCrop, device))).mean([2, 3]),
+            advance: null, cancellationToken);
+        return (x, y);
     }
 }
