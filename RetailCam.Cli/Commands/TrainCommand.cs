@@ -25,7 +25,7 @@ internal static class TrainCommand
         var optimizer = new Option<string?>("--optimizer") { Description = "adamw or sgd (Nesterov momentum) (default: auto, adamw)." };
         optimizer.AcceptOnlyFromAmong("adamw", "sgd");
         var minutes = new Option<double?>("--minutes") { Description = $"Time budget: the schedule follows the clock and training stops when it is spent; 0 for none (default: auto, {TrainingPlanner.DefaultTimeBudget.TotalMinutes:0})." };
-        var trunk = new Option<string?>("--trunk") { Description = "Where the ResNet18 trunk ends: layer3 or dilated-layer4 (default: auto, by dataset size)." };
+        var trunk = new Option<string?>("--trunk") { Description = "Where the ResNet18 trunk ends: layer3 or dilated-layer4 (default: auto, layer3)." };
         trunk.AcceptOnlyFromAmong("layer3", "dilated-layer4");
         var outputKind = new Option<string?>("--output") { Description = "sigmoid (each category its own confidence; needed for scenes) or softmax (default: auto, sigmoid)." };
         outputKind.AcceptOnlyFromAmong("sigmoid", "softmax");
