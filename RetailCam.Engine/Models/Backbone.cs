@@ -33,6 +33,9 @@ public abstract class Backbone : nn.Module<Tensor, Tensor>
     /// </summary>
     public virtual void FreezeEarlyLayers() { }
 
+    /// <summary>Keeps every BatchNorm layer's stored statistics through training (a trunk without BatchNorm has none).</summary>
+    public virtual void FreezeBatchNormStatistics() { }
+
     /// <summary>True once BatchNorm layers are folded into their convolutions; such a trunk only serves.</summary>
     public virtual bool BatchNormFolded => false;
 

@@ -165,6 +165,18 @@ public sealed class ResNet18 : Backbone
     }
 
     /// <summary>
+    /// Pins every BatchNorm layer of the trunk to its stored statistics for the rest of training (their
+    /// scale and shift still learn): batches of a small catalogue, half of them composed scenes on shop
+    /// backgrounds, are too few and too unlike the photos served to re-estimate them, and a head fitted
+    /// on the pretrained features (the probe start) only fits while those statistics hold.
+    /// </summary>
+    public override void FreezeBatchNormStatistics()
+    {
+        frozenBatchNorms = modules().OfType<BatchNorm2d>().Concat(frozenBatchNorms).Distinct().ToArray();
+        foreach (var batchNorm in frozenBatchNorms) batchNorm.eval();
+    }
+
+    /// <summary>
     /// Module.train recurses through children by calling their train, so a trainer that puts the whole
     /// network (this trunk nested in a <see cref="CamNetwork"/>) into training mode reaches this
     /// override, which puts the frozen BatchNorm layers straight back into evaluation mode: in training

@@ -42,6 +42,7 @@ public sealed class Trainer(
         random.manual_seed(options.Seed);
         // Frozen for the whole run, so the optimiser never holds them; the head-only phase is a callback.
         if (options.FreezeEarlyLayers) network.Backbone.FreezeEarlyLayers();
+        if (options.FreezeBatchNormStatistics) network.Backbone.FreezeBatchNormStatistics();
         using var optimizer = CreateOptimizer();
         using var weights = classWeights is null ? null : tensor(classWeights.ToArray(), device: device);
         weightsTensor = weights;
@@ -118,7 +119,7 @@ public sealed class Trainer(
     private (double Loss, long Correct, int Count) Step(TrainingContext context, LabelledBatch batch)
     {
         var logits = network.call(batch.Images);
-        var loss = Loss(logits, batch, reduction: nn.Reduction.Mean);
+        var loss = Loss(logits, batch.Labels, batch.Targets, training: true).mean();
         context.Optimizer.zero_grad();
         loss.backward();
         context.Optimizer.step();
@@ -131,29 +132,26 @@ public sealed class Trainer(
     private Tensor? weightsTensor;
 
     /// <summary>
-    /// Softmax: cross-entropy with label smoothing. Sigmoid: binary cross-entropy over every category
-    /// against the multi-hot targets (one-hot from the labels where a batch has none), summed over
-    /// categories. Class weights, when given, weigh each photo by its (first) product's class.
+    /// The loss of each photo, [B]. Softmax: cross-entropy with label smoothing. Sigmoid: binary
+    /// cross-entropy over every category against the multi-hot targets (one-hot from the labels where
+    /// a batch has none), summed over categories. In <paramref name="training"/> each photo is weighed by
+    /// its (first) product's class weight and softmax targets are smoothed; validation reports the plain loss.
     /// </summary>
-    private Tensor Loss(Tensor logits, LabelledBatch batch, nn.Reduction reduction)
+    private Tensor Loss(Tensor logits, Tensor labels, Tensor? targets, bool training)
     {
         Tensor perImage;
         if (options.Output == ClassOutput.Sigmoid)
         {
-            var targets = batch.Targets ?? nn.functional.one_hot(batch.Labels.clamp_min(0), logits.shape[1]).to_type(ScalarType.Float32)
-                .mul(batch.Labels.ge(0).unsqueeze(1));
+            targets ??= nn.functional.one_hot(labels.clamp_min(0), logits.shape[1]).to_type(ScalarType.Float32).mul(labels.ge(0).unsqueeze(1));
             perImage = nn.functional.binary_cross_entropy_with_logits(logits, targets, reduction: nn.Reduction.None).sum(1);
         }
         else
         {
-            perImage = nn.functional.cross_entropy(logits, batch.Labels, label_smoothing: options.LabelSmoothing, reduction: nn.Reduction.None);
+            perImage = nn.functional.cross_entropy(logits, labels, label_smoothing: training ? options.LabelSmoothing : 0, reduction: nn.Reduction.None);
         }
-        if (weightsTensor is not null)
-        {
-            var weights = weightsTensor.index_select(0, batch.Labels.clamp_min(0)).where(batch.Labels.ge(0), 1f);
-            perImage = perImage.mul(weights);
-        }
-        return reduction == nn.Reduction.Sum ? perImage.sum() : perImage.mean();
+        if (training && weightsTensor is not null)
+            perImage = perImage.mul(weightsTensor.index_select(0, labels.clamp_min(0)).where(labels.ge(0), 1f));
+        return perImage;
     }
 
     private void EndEpoch(TrainingContext context, double trainLoss, double trainAccuracy)
@@ -230,7 +228,7 @@ public sealed class Trainer(
             using var owned = batch;
             var labels = batch.Labels.to(device);
             var logits = network.call(batch.Images.to(device));
-            lossSum += Loss(logits, new LabelledBatch(logits, labels), nn.Reduction.Sum).item<float>();
+            lossSum += Loss(logits, labels, targets: null, training: false).sum().item<float>();
             confusion.Add(labels.cpu().data<long>().ToArray(), logits.argmax(1).cpu().data<long>().ToArray());
         }
         return ValidationResult.FromConfusion(confusion, lossSum);

@@ -80,6 +80,9 @@ public sealed record TrainingOptions : IValidatableObject
     /// <summary>Start the head as a linear probe fitted on the pretrained features (LP-FT); the head's conv then has as many channels as the trunk.</summary>
     public bool ProbeStart { get; init; }
 
+    /// <summary>Keep the backbone's BatchNorm statistics as pretrained for the whole run (their scale and shift still learn).</summary>
+    public bool FreezeBatchNormStatistics { get; init; }
+
     /// <summary>Weigh each image's loss by the inverse frequency of its class, so small categories count as much as large ones.</summary>
     public bool BalanceClasses { get; init; }
 

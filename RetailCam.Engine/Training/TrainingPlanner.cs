@@ -78,6 +78,9 @@ public static class TrainingPlanner
         var probeStart = Choose("probeStart", settings.ProbeStart, () => small
             ? (true, $"{size} dataset: the head starts as a logistic regression fitted on the pretrained features (LP-FT), so fine-tuning starts where a linear probe ends")
             : (false, $"{size} dataset: a fresh head soon fits; the probe's feature pass would cost more than it saves"));
+        var frozenStatistics = Choose("freezeBatchNormStatistics", settings.FreezeBatchNormStatistics, () => small
+            ? (true, $"{size} dataset: BatchNorm keeps ImageNet's statistics; a few hundred photos, half of them scenes, would re-estimate them badly and unfit the probe-started head")
+            : (false, $"{size} dataset: BatchNorm statistics adapt to the catalogue"));
         var headOnly = Choose("headOnlySteps", settings.HeadOnlySteps, () => probeStart
             ? ((int)Math.Max(10, plannedSteps * 0.02), "the probe-started head is already fitted: a short head-only start while the schedule warms up")
             : ((int)Math.Max(10, plannedSteps * (small ? 0.1 : 0.02)), small
@@ -110,6 +113,7 @@ public static class TrainingPlanner
             EarlyStoppingPatience = patience,
             BalanceClasses = balance,
             ProbeStart = probeStart,
+            FreezeBatchNormStatistics = frozenStatistics,
             WeightDecay = settings.WeightDecay,
             Momentum = settings.Momentum,
             FreezeEarlyLayers = settings.FreezeEarlyLayers,

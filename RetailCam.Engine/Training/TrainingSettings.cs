@@ -31,6 +31,7 @@ public sealed record TrainingSettings : IValidatableObject
     [Range(0, TrainingOptions.MaxEpochs)] public int? EarlyStoppingPatience { get; init; }
     public bool? BalanceClasses { get; init; }
     public bool? ProbeStart { get; init; }
+    public bool? FreezeBatchNormStatistics { get; init; }
 
     // Settings the planner leaves as they are.
     [Range(0, 1)] public double WeightDecay { get; init; } = 0.05;
@@ -60,6 +61,7 @@ public sealed record TrainingSettings : IValidatableObject
         EarlyStoppingPatience = options.EarlyStoppingPatience,
         BalanceClasses = options.BalanceClasses,
         ProbeStart = options.ProbeStart,
+        FreezeBatchNormStatistics = options.FreezeBatchNormStatistics,
         WeightDecay = options.WeightDecay,
         Momentum = options.Momentum,
         FreezeEarlyLayers = options.FreezeEarlyLayers,

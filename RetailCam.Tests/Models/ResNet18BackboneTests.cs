@@ -77,6 +77,39 @@ public class ResNet18BackboneTests(PretrainedResNet18Fixture fixture)
     }
 
     [Fact]
+    public void Frozen_batchnorm_statistics_stay_as_pretrained_through_a_training_step_while_every_weight_still_learns()
+    {
+        using var backbone = Model.CreateBackbone(ResNet18CamTrunk.Layer3);
+        backbone.FreezeBatchNormStatistics();
+        using var normalization = new InputNormalization(Model.Normalization.Spec, Model.MeanImage);
+        using var head = new CamHead(backbone.FeatureChannels, 16, 3);
+        using var network = new CamNetwork(normalization, backbone, head);
+        network.train();
+        Assert.All(backbone.modules().OfType<BatchNorm2d>(), bn => Assert.False(bn.training));
+        Assert.All(backbone.parameters(), p => Assert.True(p.requires_grad));
+
+        var statistics = backbone.named_buffers().Where(b => b.name.EndsWith("running_mean", StringComparison.Ordinal)).ToDictionary(b => b.name, b => b.buffer.clone());
+        try
+        {
+            using var optimizer = optim.SGD(network.parameters(), 0.01);
+            using (var scope = NewDisposeScope())
+            {
+                var images = cat([SyntheticPhoto.Create(seed: 3), SyntheticPhoto.Create(seed: 4)], 0);
+                var loss = nn.functional.cross_entropy(network.call(images), tensor(new long[] { 1, 2 }));
+                optimizer.zero_grad();
+                loss.backward();
+                optimizer.step();
+            }
+            foreach (var (name, buffer) in backbone.named_buffers().Where(b => statistics.ContainsKey(b.name)))
+                Assert.True(buffer.allclose(statistics[name], rtol: 0, atol: 0), $"{name} moved");
+        }
+        finally
+        {
+            foreach (var value in statistics.Values) value.Dispose();
+        }
+    }
+
+    [Fact]
     public void Frozen_early_layers_get_no_gradient_and_keep_their_batchnorm_statistics_in_a_training_step()
     {
         using var backbone = Model.CreateBackbone(ResNet18CamTrunk.Layer3);

@@ -31,6 +31,7 @@ public class TrainingPlannerTests
         Assert.Equal(300, options.Epochs);
         var plannedSteps = options.Epochs * ((profile.TrainImages + 31) / 32);
         Assert.True(options.ProbeStart);
+        Assert.True(options.FreezeBatchNormStatistics);
         Assert.Equal((int)Math.Max(10, plannedSteps * 0.02), options.HeadOnlySteps);
         Assert.Empty(options.Problems());
         Assert.All(plan.Choices, c => Assert.False(string.IsNullOrWhiteSpace(c.Reason)));
@@ -52,6 +53,7 @@ public class TrainingPlannerTests
         Assert.Equal(6, options.Epochs); // ⌈3000 / 500⌉
         Assert.Equal(0.3, options.SceneProbability);
         Assert.False(options.ProbeStart);
+        Assert.False(options.FreezeBatchNormStatistics);
         Assert.False(options.BalanceClasses);
         Assert.True(options.HeadOnlySteps < 0.05 * 6 * 500);
     }
