@@ -72,7 +72,8 @@ public sealed record DatasetProfile(
             decoded);
     }
 
-    private static IEnumerable<T> EvenlySpaced<T>(IReadOnlyList<T> items, int count)
+    /// <summary>At most <paramref name="count"/> items spread evenly over the list (all of them when it is shorter): a sample that does not favour the first folders.</summary>
+    public static IEnumerable<T> EvenlySpaced<T>(IReadOnlyList<T> items, int count)
     {
         if (items.Count <= count)
         {

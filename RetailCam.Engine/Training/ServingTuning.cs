@@ -49,7 +49,7 @@ public static class ServingTuning
         var photos = new List<(Image<Rgb24> Image, int Label)>();
         try
         {
-            foreach (var entry in EvenlySpaced(validation, MaxValidationPhotos))
+            foreach (var entry in DatasetProfile.EvenlySpaced(validation, MaxValidationPhotos))
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 try { photos.Add((decoder.Decode(entry.FullPath), entry.ClassIndex)); }
@@ -58,16 +58,17 @@ public static class ServingTuning
             if (photos.Count == 0) throw new InvalidOperationException("No validation photo could be read to tune serving.");
             using var scenes = ComposeScenes(photos, manifest.InputSize, seed);
 
-            var sides = Candidates(manifest.InputSize)
+            // Each side's validation logits are kept: the chosen side's are the ones the temperature is fitted on.
+            var scored = Candidates(manifest.InputSize)
                 .Select(side => Score(model, manifest with { ServeInputSize = side }, photos, scenes, device, cancellationToken)).ToList();
+            var sides = scored.Select(s => s.Score).ToList();
             var bestAccuracy = sides.Max(s => s.Accuracy);
             // A difference the validation split cannot tell from chance (one standard error) is no reason to give up better maps.
             var tolerance = Math.Max(AccuracyTolerance, Math.Sqrt(bestAccuracy * (1 - bestAccuracy) / photos.Count));
             var chosen = sides.Where(s => s.Accuracy >= bestAccuracy - tolerance)
                 .OrderByDescending(s => s.MaxBoxAcc).ThenBy(s => s.Side).First();
 
-            var served = manifest with { ServeInputSize = chosen.Side, Temperature = 1 };
-            var logits = Logits(model, served, photos.Select(p => p.Image).ToList(), device);
+            var logits = scored.Single(s => s.Score == chosen).Logits;
             var labels = photos.Select(p => p.Label).ToList();
             var classes = manifest.Categories.Count;
             var sigmoid = manifest.Output == ClassOutput.Sigmoid;
@@ -98,7 +99,8 @@ public static class ServingTuning
         SideFactors.Select(f => Math.Min(MaxServeSide, (int)Math.Round(trainingSide * f / 16) * 16))
             .Append(trainingSide).Where(s => s >= trainingSide).Distinct().Order().ToList();
 
-    private static ServeSideScore Score(LoadedModel model, ModelManifest manifest, List<(Image<Rgb24> Image, int Label)> photos, SceneSet scenes,
+    /// <summary>One side's score, and the validation logits (temperature 1) it was scored from.</summary>
+    private static (ServeSideScore Score, float[] Logits) Score(LoadedModel model, ModelManifest manifest, List<(Image<Rgb24> Image, int Label)> photos, SceneSet scenes,
         Device device, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
@@ -132,7 +134,7 @@ public static class ServingTuning
                 }
             }
         }
-        return new ServeSideScore(manifest.ServeInputSize ?? manifest.InputSize, (double)correct / photos.Count, LocalisationMetrics.Score(samples).MaxBoxAcc);
+        return (new ServeSideScore(manifest.ServeInputSize ?? manifest.InputSize, (double)correct / photos.Count, LocalisationMetrics.Score(samples).MaxBoxAcc), logits);
     }
 
     /// <summary>Logits [N, C] of the photos, each at its serving side under <paramref name="manifest"/>, batched by side.</summary>
@@ -215,9 +217,6 @@ public static class ServingTuning
         for (var i = 1; i < values.Length; i++) if (values[i] > values[best]) best = i;
         return best;
     }
-
-    private static IEnumerable<T> EvenlySpaced<T>(IReadOnlyList<T> items, int count) =>
-        items.Count <= count ? items : Enumerable.Range(0, count).Select(i => items[(int)((long)i * items.Count / count)]);
 
     private static JsonObject WithServing(JsonObject metrics, ServingTuningResult result)
     {
