@@ -32,13 +32,14 @@ internal static class TrainCommand
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its last checkpoint." };
         var workers = new Option<int>("--workers") { Description = "Loader threads decoding and augmenting images.", DefaultValueFactory = _ => TrainingJobSpec.DefaultLoaderWorkers };
         var scenes = new Option<double?>("--scenes", "--scene-backgrounds") { Description = "Share (0–1) of training photos composed into shop scenes of 1–3 products cut from their backgrounds, so the model learns to find products anywhere in a frame (default: auto, 0.5)." };
+        var sceneSize = new Option<int?>("--scene-size") { Description = $"Side of the scene batches in px; 0 for the image side (default: auto, {TrainingPlanner.MinimumSceneSide} when photos train smaller)." };
         var snapshotEvery = new Option<int?>("--snapshot-every") { Description = $"Class-map snapshots of the probe images every N steps (0: never) (default {defaults.SnapshotEverySteps})." };
         var vggWeights = new Option<FileInfo?>("--vgg16-weights") { Description = "torchvision VGG16 state dict (.pt or .safetensors) to start VGG16 from." };
         var json = CliRunner.JsonOption();
 
         var command = new Command("train", "Fine-tune a CNN with the CAM head on a folder tree of product photos.")
         {
-            data, runFolder, backbone, epochs, batch, imageSize, learningRate, optimizer, minutes, trunk, outputKind, resume, workers, scenes, snapshotEvery, vggWeights, json,
+            data, runFolder, backbone, epochs, batch, imageSize, learningRate, optimizer, minutes, trunk, outputKind, resume, workers, scenes, sceneSize, snapshotEvery, vggWeights, json,
         };
         host.AddOptionsTo(command);
         command.SetAction((parse, cancellationToken) => CliRunner.RunAsync(_ =>
@@ -65,6 +66,7 @@ internal static class TrainCommand
                     Trunk = parse.GetValue(trunk) switch { "layer3" => ResNet18CamTrunk.Layer3, "dilated-layer4" => ResNet18CamTrunk.DilatedLayer4, _ => configured.Trunk },
                     Output = parse.GetValue(outputKind) switch { "sigmoid" => ClassOutput.Sigmoid, "softmax" => ClassOutput.Softmax, _ => configured.Output },
                     SceneProbability = parse.GetValue(scenes) ?? configured.SceneProbability,
+                    SceneImageSize = parse.GetValue(sceneSize) ?? configured.SceneImageSize,
                     SnapshotEverySteps = parse.GetValue(snapshotEvery) ?? configured.SnapshotEverySteps,
                 },
             };

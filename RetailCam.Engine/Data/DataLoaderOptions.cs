@@ -46,6 +46,17 @@ public sealed class DataLoaderOptions
     [Range(8, 4096)]
     public int ImageSize { get; set; } = 224;
 
+    /// <summary>
+    /// 0: scenes are drawn per item and share the batch's side. Otherwise a batch is all scenes (with
+    /// probability <see cref="AugmentationOptions.SceneProbability"/>) at this side, or all plain photos
+    /// at <see cref="ImageSize"/>: two sides cannot share one tensor.
+    /// </summary>
+    [Range(0, 4096)]
+    public int SceneImageSize { get; set; }
+
+    /// <summary>Scenes come in batches of their own at another side.</summary>
+    public bool SceneBatches => SceneImageSize > 0 && SceneImageSize != ImageSize;
+
     /// <summary>Background threads that decode and augment.</summary>
     [Range(1, 64)]
     public int Workers { get; set; } = 2;

@@ -145,6 +145,18 @@ public sealed class ShopSceneOptions
     /// <summary>Coverage below this (0–255) is treated as background, so boxes stay tight.</summary>
     [Range(0, 254)]
     public byte CoverageThreshold { get; set; } = 16;
+
+    /// <summary>
+    /// Scenes of <paramref name="side"/> px with articles from a quarter to five eighths of it: the range
+    /// both demo scene sets span, used alike for training scenes and the scenes serving is tuned on.
+    /// </summary>
+    public static ShopSceneOptions ForSide(int side, int maxArticles = 3) => new()
+    {
+        Size = side,
+        MinArticleSize = Math.Max(4, side / 4),
+        MaxArticleSize = Math.Max(4, side * 5 / 8),
+        MaxArticles = Math.Max(1, maxArticles),
+    };
 }
 
 /// <summary>

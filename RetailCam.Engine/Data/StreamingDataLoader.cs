@@ -102,6 +102,7 @@ public sealed class StreamingDataLoader
     private readonly DataLoaderOptions options;
     private readonly ImageFileDecoder decoder;
     private readonly TrainingAugmenter? augmenter;
+    private readonly TrainingAugmenter? sceneAugmenter;
     private readonly ConcurrentDictionary<string, SkippedFile> skipped = new(StringComparer.Ordinal);
     private int pendingBatches;
     private int peakPendingBatches;
@@ -113,6 +114,8 @@ public sealed class StreamingDataLoader
         this.options = (options ?? throw new ArgumentNullException(nameof(options))).Validate();
         this.decoder = decoder ?? new ImageFileDecoder();
         augmenter = augment && options.Augmentation.Enabled ? new TrainingAugmenter(options.Augmentation, options.ImageSize) : null;
+        sceneAugmenter = augmenter is null ? null
+            : options.SceneBatches ? new TrainingAugmenter(options.Augmentation, options.SceneImageSize) : augmenter;
     }
 
     public event Action<SkippedFile>? FileSkipped;
@@ -254,9 +257,15 @@ public sealed class StreamingDataLoader
         }
     }
 
+    /// <summary>Whether batch <paramref name="batchIndex"/> of <paramref name="epoch"/> is a batch of scenes at <see cref="DataLoaderOptions.SceneImageSize"/>.</summary>
+    public bool IsSceneBatch(int epoch, int batchIndex) =>
+        sceneAugmenter is not null && options.SceneBatches && options.ClassCount > 0 && options.Augmentation.SceneProbability > 0
+        && new Random(Mix(options.Seed, epoch, -2 - batchIndex)).NextDouble() < options.Augmentation.SceneProbability;
+
     private HostBatch? Build(int batchIndex, int[] order, int epoch, CancellationToken token)
     {
-        var size = options.ImageSize;
+        var sceneBatch = IsSceneBatch(epoch, batchIndex);
+        var size = sceneBatch ? options.SceneImageSize : options.ImageSize;
         var imageBytes = size * size * 3;
         var start = batchIndex * options.BatchSize;
         var end = Math.Min(start + options.BatchSize, order.Length);
@@ -279,8 +288,9 @@ public sealed class StreamingDataLoader
                     var random = new Random(Mix(options.Seed, epoch, order[position]));
                     IReadOnlyList<int> present;
                     Image<Rgb24> prepared;
-                    if (augmenter is not null && options.Augmentation.SceneProbability > 0 && classCount > 0
-                        && random.NextDouble() < options.Augmentation.SceneProbability)
+                    if (sceneBatch
+                        || (!options.SceneBatches && augmenter is not null && options.Augmentation.SceneProbability > 0 && classCount > 0
+                            && random.NextDouble() < options.Augmentation.SceneProbability))
                         (prepared, present) = ComposeScene(item, decoded, random);
                     else
                         (prepared, present) = (augmenter is not null ? augmenter.Apply(decoded, random) : ImageFitter.Fit(decoded, size, size, options.EvaluationFit), [item.Label]);
@@ -334,7 +344,7 @@ public sealed class StreamingDataLoader
     {
         var augmentation = options.Augmentation;
         if (random.NextDouble() < augmentation.EmptySceneShare)
-            return augmenter!.ComposeScene([], random);
+            return sceneAugmenter!.ComposeScene([], random);
         var extras = new List<Image<Rgb24>>();
         try
         {
@@ -355,7 +365,7 @@ public sealed class StreamingDataLoader
                     Skip(other.Path, ex);
                 }
             }
-            return augmenter!.ComposeScene(products, random);
+            return sceneAugmenter!.ComposeScene(products, random);
         }
         finally
         {

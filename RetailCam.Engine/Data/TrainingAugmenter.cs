@@ -24,14 +24,7 @@ public sealed class TrainingAugmenter
         this.options = options ?? throw new ArgumentNullException(nameof(options));
         ArgumentOutOfRangeException.ThrowIfLessThan(size, 8);
         this.size = size;
-        // Products from a quarter to five eighths of the side: the range both demo scene sets span.
-        composer = new ShopSceneComposer(new ShopSceneOptions
-        {
-            Size = size,
-            MinArticleSize = Math.Max(4, size / 4),
-            MaxArticleSize = Math.Max(4, size * 5 / 8),
-            MaxArticles = Math.Max(1, options.MaxSceneProducts),
-        });
+        composer = new ShopSceneComposer(ShopSceneOptions.ForSide(size, options.MaxSceneProducts));
     }
 
     public AugmentationOptions Options => options;

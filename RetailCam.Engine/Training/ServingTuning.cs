@@ -12,7 +12,7 @@ using static TorchSharp.torch;
 namespace RetailCam.Engine.Training;
 
 /// <summary>How one largest serving side did on the validation photos and on scenes made from them.</summary>
-public sealed record ServeSideScore(int Side, double Accuracy, double MaxBoxAcc);
+public sealed record ServeSideScore(int Side, double Accuracy, double MaxBoxAcc, double SceneAccuracy = 0);
 
 /// <summary>What tuning after training chose for serving, and the figures it chose by.</summary>
 public sealed record ServingTuningResult(int ServeInputSize, IReadOnlyList<ServeSideScore> Sides, double Temperature,
@@ -30,7 +30,7 @@ public sealed record ServingTuningResult(int ServeInputSize, IReadOnlyList<Serve
 public static class ServingTuning
 {
     public const int MaxValidationPhotos = 1000;
-    public const int SceneCount = 48;
+    public const int SceneCount = 96;
     private static readonly double[] SideFactors = [1.0, 1.5, 2.0, 2.5, 3.0];
     public const int MaxServeSide = 448;
 
@@ -40,8 +40,9 @@ public static class ServingTuning
     /// <summary>Share of validation photos whose best score must clear the unknown threshold.</summary>
     public const double AnsweredShare = 0.95;
 
+    /// <param name="sceneSide">The side the model's scenes trained at (0: the training side); the serving sides tried reach 3× it.</param>
     public static ServingTuningResult Tune(string modelFolder, IReadOnlyList<CatalogueEntry> validation, Device device, int seed,
-        CancellationToken cancellationToken = default)
+        int sceneSide = 0, CancellationToken cancellationToken = default)
     {
         using var model = ModelFolder.Load(modelFolder, device);
         var manifest = model.Manifest;
@@ -59,13 +60,17 @@ public static class ServingTuning
             using var scenes = ComposeScenes(photos, manifest.InputSize, seed);
 
             // Each side's validation logits are kept: the chosen side's are the ones the temperature is fitted on.
-            var scored = Candidates(manifest.InputSize)
+            var scored = Candidates(manifest.InputSize, sceneSide)
                 .Select(side => Score(model, manifest with { ServeInputSize = side }, photos, scenes, device, cancellationToken)).ToList();
             var sides = scored.Select(s => s.Score).ToList();
             var bestAccuracy = sides.Max(s => s.Accuracy);
             // A difference the validation split cannot tell from chance (one standard error) is no reason to give up better maps.
             var tolerance = Math.Max(AccuracyTolerance, Math.Sqrt(bestAccuracy * (1 - bestAccuracy) / photos.Count));
-            var chosen = sides.Where(s => s.Accuracy >= bestAccuracy - tolerance)
+            // Scenes must stay recognised too: a side whose maps look sharp but whose scenes are misread
+            // (products larger in pixels than training showed them) is no better for a user.
+            var bestSceneAccuracy = sides.Max(s => s.SceneAccuracy);
+            var sceneTolerance = Math.Max(AccuracyTolerance, Math.Sqrt(bestSceneAccuracy * (1 - bestSceneAccuracy) / Math.Max(1, scenes.Scenes.Count)));
+            var chosen = sides.Where(s => s.Accuracy >= bestAccuracy - tolerance && s.SceneAccuracy >= bestSceneAccuracy - sceneTolerance)
                 .OrderByDescending(s => s.MaxBoxAcc).ThenBy(s => s.Side).First();
 
             var logits = scored.Single(s => s.Score == chosen).Logits;
@@ -95,8 +100,12 @@ public static class ServingTuning
     }
 
     /// <summary>The training side and multiples of it up to 3×, on a 16-pixel grid, at most <see cref="MaxServeSide"/>.</summary>
-    public static IReadOnlyList<int> Candidates(int trainingSide) =>
-        SideFactors.Select(f => Math.Min(MaxServeSide, (int)Math.Round(trainingSide * f / 16) * 16))
+    public static IReadOnlyList<int> Candidates(int trainingSide) => Candidates(trainingSide, 0);
+
+    /// <summary>Multiples up to 3× of the training side and of the side scenes trained at (0: the training side), at least the training side.</summary>
+    public static IReadOnlyList<int> Candidates(int trainingSide, int sceneSide) =>
+        new[] { trainingSide, Math.Max(trainingSide, sceneSide) }.Distinct()
+            .SelectMany(baseSide => SideFactors.Select(f => Math.Min(MaxServeSide, (int)Math.Round(baseSide * f / 16) * 16)))
             .Append(trainingSide).Where(s => s >= trainingSide).Distinct().Order().ToList();
 
     /// <summary>One side's score, and the validation logits (temperature 1) it was scored from.</summary>
@@ -111,6 +120,7 @@ public static class ServingTuning
             if (ArgMax(logits.AsSpan(i * classes, classes)) == photos[i].Label) correct++;
 
         var samples = new List<LocalisationSample>();
+        var scenesRead = 0;
         foreach (var group in Enumerable.Range(0, scenes.Scenes.Count).GroupBy(i => manifest.ServeSideFor(scenes.Scenes[i].Image.Width, scenes.Scenes[i].Image.Height)))
         {
             var indices = group.ToList();
@@ -120,10 +130,12 @@ public static class ServingTuning
             var batch = ImageTensors.ToBatch(indices.Select(i => scenes.Scenes[i].Image).ToList(), group.Key, group.Key, FitMode.Stretch, device);
             using var forward = model.Network.ForwardWithActivations(batch);
             var (h, w) = ((int)forward.Activations.shape[2], (int)forward.Activations.shape[3]);
+            var sceneLogits = forward.Logits.to_type(ScalarType.Float32).cpu().data<float>().ToArray();
             for (var k = 0; k < indices.Count; k++)
             {
                 var scene = scenes.Scenes[indices[k]];
                 var present = scene.Articles.Select(a => int.Parse(a.Category, System.Globalization.CultureInfo.InvariantCulture)).Distinct().ToArray();
+                if (present.Contains(ArgMax(sceneLogits.AsSpan(k * classes, classes)))) scenesRead++;
                 var maps = ClassMapMethod.NormalisePerImage(model.Network.Head.ClassMaps(forward.Activations.narrow(0, k, 1), present.Select(c => (long)c).ToArray())
                     .relu().flatten(0, 1)).cpu().data<float>().ToArray();
                 for (var c = 0; c < present.Length; c++)
@@ -134,7 +146,9 @@ public static class ServingTuning
                 }
             }
         }
-        return (new ServeSideScore(manifest.ServeInputSize ?? manifest.InputSize, (double)correct / photos.Count, LocalisationMetrics.Score(samples).MaxBoxAcc), logits);
+        var side = manifest.ServeInputSize ?? manifest.InputSize;
+        return (new ServeSideScore(side, (double)correct / photos.Count, LocalisationMetrics.Score(samples).MaxBoxAcc,
+            (double)scenesRead / Math.Max(1, scenes.Scenes.Count)), logits);
     }
 
     /// <summary>Logits [N, C] of the photos, each at its serving side under <paramref name="manifest"/>, batched by side.</summary>
@@ -157,7 +171,7 @@ public static class ServingTuning
         return result;
     }
 
-    /// <summary>Scenes of 1–3 validation products on shop backgrounds, 224–448 px (or from the training side), products a quarter to half the side.</summary>
+    /// <summary>Scenes of 1–3 validation products on shop backgrounds, 224–448 px (or from the training side), composed as training composes its scenes.</summary>
     private static SceneSet ComposeScenes(List<(Image<Rgb24> Image, int Label)> photos, int trainingSide, int seed)
     {
         var random = new Random(seed);
@@ -167,7 +181,7 @@ public static class ServingTuning
         for (var i = 0; i < SceneCount; i++)
         {
             var side = random.Next(smallest, Math.Max(smallest, MaxServeSide) + 1);
-            var composer = new ShopSceneComposer(new ShopSceneOptions { Size = side, MinArticleSize = side / 4, MaxArticleSize = side / 2, MaxArticles = 3 });
+            var composer = new ShopSceneComposer(ShopSceneOptions.ForSide(side));
             var picks = Enumerable.Range(0, 1 + random.Next(3)).Select(_ => articles[random.Next(articles.Count)].Article).ToList();
             var scene = composer.Compose(picks, random);
             if (scene.Articles.Count > 0) set.Scenes.Add(scene);
@@ -224,7 +238,7 @@ public static class ServingTuning
         copy["serving"] = new JsonObject
         {
             ["serveInputSize"] = result.ServeInputSize,
-            ["sides"] = new JsonArray(result.Sides.Select(s => (JsonNode)new JsonObject { ["side"] = s.Side, ["validationAccuracy"] = s.Accuracy, ["sceneMaxBoxAcc"] = s.MaxBoxAcc }).ToArray()),
+            ["sides"] = new JsonArray(result.Sides.Select(s => (JsonNode)new JsonObject { ["side"] = s.Side, ["validationAccuracy"] = s.Accuracy, ["sceneMaxBoxAcc"] = s.MaxBoxAcc, ["sceneAccuracy"] = s.SceneAccuracy }).ToArray()),
             ["temperature"] = result.Temperature,
             ["validationEceBefore"] = result.EceBefore,
             ["validationEceAfter"] = result.EceAfter,

@@ -83,6 +83,7 @@ public static class TrainingJob
         {
             BatchSize = options.BatchSize,
             ImageSize = options.ImageSize,
+            SceneImageSize = options.SceneImageSize,
             Workers = spec.LoaderWorkers,
             Seed = options.Seed,
             ClassCount = options.Output == ClassOutput.Sigmoid ? catalogue.Categories.Count : 0,
@@ -101,9 +102,9 @@ public static class TrainingJob
         if (summary.Status != RunStatus.Failed && File.Exists(Path.Combine(run.Paths.ModelFolder, Models.Storage.ModelFolder.ManifestFileName)))
         {
             log?.Invoke("Tuning serving on the validation split (serving side, calibration, unknown threshold) …");
-            serving = ServingTuning.Tune(run.Paths.ModelFolder, validationEntries, device, options.Seed, CancellationToken.None);
+            serving = ServingTuning.Tune(run.Paths.ModelFolder, validationEntries, device, options.Seed, options.EffectiveSceneImageSize, CancellationToken.None);
             foreach (var side in serving.Sides)
-                log?.Invoke($"  up to {side.Side} px: validation accuracy {side.Accuracy:P1}, scene MaxBoxAcc {side.MaxBoxAcc:P1}{(side.Side == serving.ServeInputSize ? " (chosen)" : "")}");
+                log?.Invoke($"  up to {side.Side} px: validation accuracy {side.Accuracy:P1}, scene accuracy {side.SceneAccuracy:P1}, scene MaxBoxAcc {side.MaxBoxAcc:P1}{(side.Side == serving.ServeInputSize ? " (chosen)" : "")}");
             log?.Invoke($"  temperature {serving.Temperature:F2} (validation ECE {serving.EceBefore:P1} → {serving.EceAfter:P1}), unknown below {serving.UnknownThreshold?.ToString("F2", System.Globalization.CultureInfo.InvariantCulture) ?? "none"}");
         }
         return new TrainingJobResult(summary, catalogue.Categories, trainEntries.Count, validationEntries.Count, skipped, run.Paths.ModelFolder, plan) { Serving = serving };

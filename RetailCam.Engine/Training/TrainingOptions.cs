@@ -71,6 +71,16 @@ public sealed record TrainingOptions : IValidatableObject
     /// <summary>Share of training items composed into scenes of 1–3 products on shop backgrounds (needs <see cref="ClassOutput.Sigmoid"/>).</summary>
     [Range(0, 1)] public double SceneProbability { get; init; }
 
+    /// <summary>
+    /// Side of the scene batches (0 = <see cref="ImageSize"/>). Larger than the photos' side, scenes
+    /// train in batches of their own at this side, so the class maps learn from enough cells per product
+    /// while the catalogue's plain photos keep their own, cheaper side.
+    /// </summary>
+    [Range(0, MaxImageSize)] public int SceneImageSize { get; init; }
+
+    /// <summary>The side scene batches are composed at.</summary>
+    public int EffectiveSceneImageSize => SceneImageSize > 0 ? SceneImageSize : ImageSize;
+
     /// <summary>The backbone learns at this fraction of the head's rate: pretrained features move gently on small data.</summary>
     [Range(0.001, 1)] public double BackboneLearningRateScale { get; init; } = 1;
 
@@ -100,6 +110,8 @@ public sealed record TrainingOptions : IValidatableObject
             yield return new System.ComponentModel.DataAnnotations.ValidationResult("The time budget must be positive.", [nameof(TimeBudget)]);
         if (SceneProbability > 0 && Output != ClassOutput.Sigmoid)
             yield return new System.ComponentModel.DataAnnotations.ValidationResult("Scenes hold several products: they need the sigmoid output.", [nameof(SceneProbability)]);
+        if (SceneImageSize is > 0 and < MinImageSize)
+            yield return new System.ComponentModel.DataAnnotations.ValidationResult($"The scene side must be 0 (the image side) or at least {MinImageSize}.", [nameof(SceneImageSize)]);
     }
 
     /// <summary>Throws <see cref="ArgumentException"/> listing every problem of <see cref="Problems"/>.</summary>

@@ -30,6 +30,12 @@ public static class TrainingPlanner
     public const int MaximumPlannedSideCpu = 160;
     public const int MaximumPlannedSideAccelerated = 224;
 
+    /// <summary>
+    /// Scenes train at least this side: their products span a quarter to five eighths of it, so at 128 px
+    /// a product covers 2–5 cells of the 16-px class map; at 64 px it would be one or two, too few to learn edges from.
+    /// </summary>
+    public const int MinimumSceneSide = 128;
+
     /// <param name="accelerated">True when training runs on a GPU, where larger inputs are affordable.</param>
     public static TrainingPlan Plan(DatasetProfile profile, TrainingSettings settings, bool accelerated = false)
     {
@@ -68,6 +74,9 @@ public static class TrainingPlanner
             : small
                 ? (0.5, $"half the training photos become shop scenes of 1–3 products ({profile.PackShotShare:P0} of the sampled photos are plain-background pack-shots and are cut out; the rest are pasted whole)")
                 : (0.3, $"a third of the training photos become shop scenes of 1–3 products ({profile.PackShotShare:P0} of the sampled photos are plain-background pack-shots and are cut out; the rest are pasted whole); a large catalogue spends most steps on its plain photos"));
+        var sceneSide = Choose("sceneImageSize", settings.SceneImageSize, () => scenes <= 0 || imageSize >= MinimumSceneSide
+            ? (0, scenes <= 0 ? "no scenes" : $"scenes train at the image side, {imageSize} px")
+            : (MinimumSceneSide, $"scenes train in batches of their own at {MinimumSceneSide} px, so a product spans several cells of the class map; plain photos stay at {imageSize} px"));
         // Measured on both demo catalogues (docs/ARCHITECTURE.md): the dilated layer4 trained 2.5× slower
         // on the clip art, for the same held-out accuracy and worse boxes in the same budget.
         var trunk = Choose("trunk", settings.Trunk, () =>
@@ -109,6 +118,7 @@ public static class TrainingPlanner
             Output = output,
             Trunk = trunk,
             SceneProbability = scenes,
+            SceneImageSize = sceneSide,
             BackboneLearningRateScale = backboneScale,
             EarlyStoppingPatience = patience,
             BalanceClasses = balance,

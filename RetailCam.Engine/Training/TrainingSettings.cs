@@ -27,6 +27,7 @@ public sealed record TrainingSettings : IValidatableObject
     public ClassOutput? Output { get; init; }
     public ResNet18CamTrunk? Trunk { get; init; }
     [Range(0, 1)] public double? SceneProbability { get; init; }
+    [Range(0, TrainingOptions.MaxImageSize)] public int? SceneImageSize { get; init; }
     [Range(0.001, 1)] public double? BackboneLearningRateScale { get; init; }
     [Range(0, TrainingOptions.MaxEpochs)] public int? EarlyStoppingPatience { get; init; }
     public bool? BalanceClasses { get; init; }
@@ -57,6 +58,7 @@ public sealed record TrainingSettings : IValidatableObject
         Output = options.Output,
         Trunk = options.Trunk,
         SceneProbability = options.SceneProbability,
+        SceneImageSize = options.SceneImageSize,
         BackboneLearningRateScale = options.BackboneLearningRateScale,
         EarlyStoppingPatience = options.EarlyStoppingPatience,
         BalanceClasses = options.BalanceClasses,

@@ -194,6 +194,37 @@ public class StreamingDataLoaderTests
     }
 
     [Fact]
+    public void Scenes_at_their_own_side_come_in_whole_batches_of_that_side_the_same_in_every_reading()
+    {
+        TorchRuntime.Initialize(DeviceChoice.Cpu, 0);
+        var (_, good) = GoodImages(64);
+        var options = Options(batch: 4, size: 32);
+        options.ClassCount = 3;
+        options.SceneImageSize = 48;
+        options.Augmentation = new AugmentationOptions { SceneProbability = 0.5, EmptySceneShare = 0 };
+        var loader = new StreamingDataLoader(good, options, augment: true);
+        var sides = new List<int>();
+        foreach (var batch in loader.ReadEpoch(0))
+        {
+            using (batch)
+            {
+                Assert.Equal(loader.IsSceneBatch(0, batch.Index) ? 48 : 32, batch.Size);
+                using var scope = NewDisposeScope();
+                var tensors = batch.ToTensors();
+                Assert.Equal([batch.Count, 3L, batch.Size, batch.Size], tensors.Images.shape);
+                sides.Add(batch.Size);
+            }
+        }
+        Assert.Contains(48, sides);
+        Assert.Contains(32, sides);
+        var again = loader.ReadEpoch(0).Select(b => { using (b) return b.Size; }).ToList();
+        Assert.Equal(sides, again);
+        // Without augmentation (evaluation) nothing is a scene.
+        var plain = new StreamingDataLoader(good, options, augment: false);
+        Assert.All(plain.ReadEpoch(0), b => { using (b) Assert.Equal(32, b.Size); });
+    }
+
+    [Fact]
     public void Disabled_augmentation_is_a_centre_crop_and_jitter_alone_changes_colours_but_not_geometry()
     {
         using var photo = TestImages.Coordinates(12, 8);

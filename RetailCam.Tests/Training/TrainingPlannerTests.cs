@@ -26,6 +26,7 @@ public class TrainingPlannerTests
         Assert.Equal(TrainingPlanner.MinimumPlannedSide, options.ImageSize);
         Assert.Equal(ClassOutput.Sigmoid, options.Output);
         Assert.Equal(0.5, options.SceneProbability);
+        Assert.Equal(TrainingPlanner.MinimumSceneSide, options.SceneImageSize);
         Assert.Equal(TrainingPlanner.DefaultTimeBudget, options.TimeBudget);
         // One or two steps an epoch: the run is as many epochs as the step target asks, up to the cap.
         Assert.Equal(300, options.Epochs);
@@ -52,6 +53,8 @@ public class TrainingPlannerTests
         Assert.Equal(64, options.ImageSize);
         Assert.Equal(6, options.Epochs); // ⌈3000 / 500⌉
         Assert.Equal(0.3, options.SceneProbability);
+        // 64-px photos, scenes in batches of their own at 128 px so a product spans several map cells.
+        Assert.Equal(TrainingPlanner.MinimumSceneSide, options.SceneImageSize);
         Assert.False(options.ProbeStart);
         Assert.False(options.FreezeBatchNormStatistics);
         Assert.False(options.BalanceClasses);
@@ -68,7 +71,11 @@ public class TrainingPlannerTests
         Assert.Null(plan.Options.TimeBudget);
         Assert.Equal(96, plan.Options.ImageSize);
         Assert.Equal("as asked", plan.Choices.Single(c => c.Setting == "trunk").Reason);
-        Assert.Equal(TrainingPlanner.MaximumPlannedSideCpu, TrainingPlanner.Plan(profile, new TrainingSettings()).Options.ImageSize);
+        var auto = TrainingPlanner.Plan(profile, new TrainingSettings()).Options;
+        Assert.Equal(TrainingPlanner.MaximumPlannedSideCpu, auto.ImageSize);
+        // Photos at 160 px: scenes share their side and their batches.
+        Assert.Equal(0, auto.SceneImageSize);
+        Assert.Equal(auto.ImageSize, auto.EffectiveSceneImageSize);
         Assert.Equal(TrainingPlanner.MaximumPlannedSideAccelerated, TrainingPlanner.Plan(profile, new TrainingSettings(), accelerated: true).Options.ImageSize);
     }
 
