@@ -74,8 +74,8 @@ public static class TrainingPlanner
             : small
                 ? (0.5, $"half the training photos become shop scenes of 1–3 products ({profile.PackShotShare:P0} of the sampled photos are plain-background pack-shots and are cut out; the rest are pasted whole)")
                 : (0.3, $"a third of the training photos become shop scenes of 1–3 products ({profile.PackShotShare:P0} of the sampled photos are plain-background pack-shots and are cut out; the rest are pasted whole); a large catalogue spends most steps on its plain photos"));
-        var sceneSide = Choose("sceneImageSize", settings.SceneImageSize, () => scenes <= 0 || imageSize >= MinimumSceneSide
-            ? (0, scenes <= 0 ? "no scenes" : $"scenes train at the image side, {imageSize} px")
+        var sceneSide = Choose("sceneImageSize", settings.SceneImageSize, () => scenes <= 0 || imageSize >= MinimumSceneSide || settings.ImageSize is not null
+            ? (0, scenes <= 0 ? "no scenes" : settings.ImageSize is not null ? $"scenes train at the image side that was asked for, {imageSize} px" : $"scenes train at the image side, {imageSize} px")
             : (MinimumSceneSide, $"scenes train in batches of their own at {MinimumSceneSide} px, so a product spans several cells of the class map; plain photos stay at {imageSize} px"));
         // Measured on both demo catalogues (docs/ARCHITECTURE.md): the dilated layer4 trained 2.5× slower
         // on the clip art, for the same held-out accuracy and worse boxes in the same budget.

@@ -70,6 +70,8 @@ public class TrainingPlannerTests
         Assert.Equal(5, plan.Options.Epochs);
         Assert.Null(plan.Options.TimeBudget);
         Assert.Equal(96, plan.Options.ImageSize);
+        // An image side that was asked for is the scenes' side too: whoever sets it wants that cost.
+        Assert.Equal(0, TrainingPlanner.Plan(profile with { MedianShortSide = 28 }, new TrainingSettings { ImageSize = 64 }).Options.SceneImageSize);
         Assert.Equal("as asked", plan.Choices.Single(c => c.Setting == "trunk").Reason);
         var auto = TrainingPlanner.Plan(profile, new TrainingSettings()).Options;
         Assert.Equal(TrainingPlanner.MaximumPlannedSideCpu, auto.ImageSize);
