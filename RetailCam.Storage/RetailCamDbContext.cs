@@ -17,6 +17,7 @@ public sealed class RetailCamDbContext(DbContextOptions<RetailCamDbContext> opti
     public DbSet<EpochMetricEntity> EpochMetrics => Set<EpochMetricEntity>();
     public DbSet<UploadEntity> Uploads => Set<UploadEntity>();
     public DbSet<PredictionRecordEntity> Predictions => Set<PredictionRecordEntity>();
+    public DbSet<DatasetEntity> Datasets => Set<DatasetEntity>();
 
     public static string DatabasePath(string dataRoot) => Path.Combine(Path.GetFullPath(dataRoot), DatabaseFileName);
 
@@ -76,6 +77,16 @@ public sealed class RetailCamDbContext(DbContextOptions<RetailCamDbContext> opti
             prediction.Property(p => p.Method).HasMaxLength(32);
             // A prediction is evidence about a stored photo: the photo may not vanish beneath it.
             prediction.HasOne(p => p.Upload).WithMany().HasForeignKey(p => p.ContentHash).OnDelete(DeleteBehavior.Restrict);
+        });
+
+        modelBuilder.Entity<DatasetEntity>(dataset =>
+        {
+            dataset.ToTable("Datasets");
+            dataset.HasKey(d => d.Id);
+            dataset.Property(d => d.Id).HasMaxLength(Engine.Layout.PathSegment.MaxLength);
+            dataset.Property(d => d.Name).HasMaxLength(200);
+            // One dataset per tree: registering a folder twice would make two names for the same photos.
+            dataset.HasIndex(d => d.Folder).IsUnique();
         });
     }
 

@@ -86,3 +86,23 @@ public sealed class PredictionRecordEntity
 
     public UploadEntity? Upload { get; set; }
 }
+
+/// <summary>
+/// A dataset the team edits in the app: a folder tree of categories, either created under the data
+/// root's datasets/ folder or an existing tree registered from under a configured folder root.
+/// </summary>
+public sealed class DatasetEntity
+{
+    /// <summary>A path segment (<see cref="Engine.Layout.PathSegment"/>), the dataset's folder name when created in the app.</summary>
+    public required string Id { get; set; }
+
+    public required string Name { get; set; }
+
+    /// <summary>Absolute path of the tree's root.</summary>
+    public required string Folder { get; set; }
+
+    /// <summary>True for a tree that existed before and was registered; deleting it from the app never deletes its folder.</summary>
+    public bool Registered { get; set; }
+
+    public DateTime CreatedUtc { get; set; }
+}

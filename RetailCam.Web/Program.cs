@@ -27,6 +27,7 @@ app.MapOpenApi();
 app.MapHealthApi();
 app.MapPredictApi();
 app.MapRunsApi();
+app.MapDatasetsApi();
 app.MapTrainingHub();
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
 

@@ -15,13 +15,16 @@ public sealed record StoredPhoto(string Category, string FileName, string Sha256
 public sealed record RefusedPhoto(string FileName, string Reason);
 
 /// <summary>What an upload of many files did: every file is in exactly one of the two lists.</summary>
-public sealed record UploadOutcome(IReadOnlyList<StoredPhoto> Stored, IReadOnlyList<RefusedPhoto> Refused);
+public sealed record PhotoUploadOutcome(IReadOnlyList<StoredPhoto> Stored, IReadOnlyList<RefusedPhoto> Refused);
 
 /// <summary>A page of a category's photos (file names, ordinal order) and how many there are in all.</summary>
 public sealed record PhotoPage(IReadOnlyList<string> FileNames, int Total);
 
 /// <summary>An edit that cannot be made (unknown category, name taken, …): the message says which and why.</summary>
-public sealed class DatasetEditException(string message) : InvalidOperationException(message);
+public class DatasetEditException(string message) : InvalidOperationException(message);
+
+/// <summary>The category or photo named does not exist.</summary>
+public sealed class DatasetItemNotFoundException(string message) : DatasetEditException(message);
 
 /// <summary>
 /// Edits a dataset's folder tree, the form training reads (<see cref="ImageCatalogue"/>): categories are
@@ -112,7 +115,7 @@ public sealed class DatasetEditor
         var (path, folder) = ResolveExisting(category);
         var file = PathSegment.Join(folder, fileName, "photo file name");
         if (!File.Exists(file) || new FileInfo(file).LinkTarget is not null)
-            throw new DatasetEditException($"'{path}' holds no photo '{fileName}'.");
+            throw new DatasetItemNotFoundException($"'{path}' holds no photo '{fileName}'.");
         return file;
     }
 
@@ -158,7 +161,7 @@ public sealed class DatasetEditor
     }
 
     /// <summary>Many files into one category: each stored or refused on its own, so one bad file costs nothing else.</summary>
-    public async Task<UploadOutcome> AddPhotosAsync(string category, IEnumerable<(string FileName, Stream Content)> files, CancellationToken cancellationToken = default)
+    public async Task<PhotoUploadOutcome> AddPhotosAsync(string category, IEnumerable<(string FileName, Stream Content)> files, CancellationToken cancellationToken = default)
     {
         ResolveExisting(category);
         var stored = new List<StoredPhoto>();
@@ -172,7 +175,7 @@ public sealed class DatasetEditor
                 refused.Add(new RefusedPhoto(fileName, ReasonOf(ex)));
             }
         }
-        return new UploadOutcome(stored, refused);
+        return new PhotoUploadOutcome(stored, refused);
     }
 
     /// <summary>
@@ -180,7 +183,7 @@ public sealed class DatasetEditor
     /// entry is decoded and stored in the category of its folder, created as needed. Entries at the top with
     /// no folder, with unsafe names or that are not readable photos are refused one by one.
     /// </summary>
-    public async Task<UploadOutcome> ImportZipAsync(Stream zip, string? intoCategory = null, CancellationToken cancellationToken = default)
+    public async Task<PhotoUploadOutcome> ImportZipAsync(Stream zip, string? intoCategory = null, CancellationToken cancellationToken = default)
     {
         var prefix = string.IsNullOrEmpty(intoCategory) ? "" : ResolveExisting(intoCategory).Path + "/";
         ZipArchive archive;
@@ -225,7 +228,7 @@ public sealed class DatasetEditor
                     refused.Add(new RefusedPhoto(entryPath, ReasonOf(ex)));
                 }
             }
-            return new UploadOutcome(stored, refused);
+            return new PhotoUploadOutcome(stored, refused);
         }
     }
 
@@ -261,7 +264,7 @@ public sealed class DatasetEditor
     private (string Path, string Folder) ResolveExisting(string category)
     {
         var resolved = Resolve(category);
-        if (!Directory.Exists(resolved.Folder)) throw new DatasetEditException($"There is no category '{resolved.Path}'.");
+        if (!Directory.Exists(resolved.Folder)) throw new DatasetItemNotFoundException($"There is no category '{resolved.Path}'.");
         return resolved;
     }
 

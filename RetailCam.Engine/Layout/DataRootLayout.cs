@@ -34,6 +34,10 @@ public sealed class DataRootLayout
     public string NpmCacheFolder => Path.Combine(CacheFolder, "npm");
     public string RunsFolder => Path.Combine(Root, "runs");
     public string ModelsFolder => Path.Combine(Root, "models");
+    public string DatasetsFolder => Path.Combine(Root, "datasets");
+
+    /// <summary>The folder of a dataset created in the app; throws <see cref="InvalidPathSegmentException"/> for an id that is not one.</summary>
+    public string DatasetFolder(string datasetId) => PathSegment.Join(DatasetsFolder, datasetId, "dataset id");
 
     /// <summary>The paths of the run with this id; throws <see cref="InvalidPathSegmentException"/> for an id that is not one.</summary>
     public RunPaths Run(string runId) => new(PathSegment.Join(RunsFolder, runId, "run id"));
