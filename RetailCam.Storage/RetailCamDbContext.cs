@@ -18,6 +18,8 @@ public sealed class RetailCamDbContext(DbContextOptions<RetailCamDbContext> opti
     public DbSet<UploadEntity> Uploads => Set<UploadEntity>();
     public DbSet<PredictionRecordEntity> Predictions => Set<PredictionRecordEntity>();
     public DbSet<DatasetEntity> Datasets => Set<DatasetEntity>();
+    public DbSet<FiledPhotoEntity> FiledPhotos => Set<FiledPhotoEntity>();
+    public DbSet<ReviewItemEntity> ReviewItems => Set<ReviewItemEntity>();
 
     public static string DatabasePath(string dataRoot) => Path.Combine(Path.GetFullPath(dataRoot), DatabaseFileName);
 
@@ -87,6 +89,26 @@ public sealed class RetailCamDbContext(DbContextOptions<RetailCamDbContext> opti
             dataset.Property(d => d.Name).HasMaxLength(200);
             // One dataset per tree: registering a folder twice would make two names for the same photos.
             dataset.HasIndex(d => d.Folder).IsUnique();
+        });
+
+        modelBuilder.Entity<FiledPhotoEntity>(filed =>
+        {
+            filed.ToTable("FiledPhotos");
+            filed.HasKey(f => f.Id);
+            filed.HasIndex(f => f.AtUtc);
+            filed.Property(f => f.Source).HasMaxLength(16);
+            filed.HasOne<UploadEntity>().WithMany().HasForeignKey(f => f.ContentHash).OnDelete(DeleteBehavior.Restrict);
+            // A dataset's filings go with it; the photos themselves stay in the uploads.
+            filed.HasOne<DatasetEntity>().WithMany().HasForeignKey(f => f.DatasetId).OnDelete(DeleteBehavior.Cascade);
+        });
+
+        modelBuilder.Entity<ReviewItemEntity>(review =>
+        {
+            review.ToTable("ReviewItems");
+            review.HasKey(r => r.Id);
+            review.HasIndex(r => new { r.Resolution, r.CreatedUtc });
+            review.Property(r => r.Source).HasMaxLength(16);
+            review.HasOne<UploadEntity>().WithMany().HasForeignKey(r => r.ContentHash).OnDelete(DeleteBehavior.Restrict);
         });
     }
 

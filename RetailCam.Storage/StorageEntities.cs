@@ -106,3 +106,54 @@ public sealed class DatasetEntity
 
     public DateTime CreatedUtc { get; set; }
 }
+
+/// <summary>An uploaded photo filed into a category of a dataset: what went where, when, and by whom.</summary>
+public sealed class FiledPhotoEntity
+{
+    public Guid Id { get; set; }
+    public required string ContentHash { get; set; }
+    public required string DatasetId { get; set; }
+    public required string Category { get; set; }
+
+    /// <summary>The file name the photo has in its category.</summary>
+    public required string FileName { get; set; }
+
+    /// <summary>Who filed it; null until people sign in.</summary>
+    public string? FiledBy { get; set; }
+
+    /// <summary>Where the decision came from: "predict" (accepted or corrected on a result) or "review".</summary>
+    public required string Source { get; set; }
+
+    public DateTime AtUtc { get; set; }
+}
+
+/// <summary>A prediction not sure enough to file by itself, waiting for a reviewer.</summary>
+public sealed class ReviewItemEntity
+{
+    public Guid Id { get; set; }
+    public required string ContentHash { get; set; }
+    public required string FileName { get; set; }
+    public required string ModelId { get; set; }
+
+    /// <summary>The deepest level of the path that cleared the confidence threshold, if any.</summary>
+    public string? FiledUnder { get; set; }
+
+    public required string TopCategory { get; set; }
+    public double TopProbability { get; set; }
+
+    /// <summary>JSON array of the top categories ({"category","probability"}), best first, for one-key choices.</summary>
+    public string TopJson { get; set; } = "[]";
+
+    public bool NotInCatalogue { get; set; }
+
+    /// <summary>"page" or "api": where the photo was predicted.</summary>
+    public required string Source { get; set; }
+
+    public DateTime CreatedUtc { get; set; }
+
+    /// <summary>Null while open; then the filing it was answered with, or "dismissed".</summary>
+    public string? Resolution { get; set; }
+
+    public DateTime? ResolvedUtc { get; set; }
+    public string? ResolvedBy { get; set; }
+}

@@ -41,6 +41,8 @@ public static class StorageServiceCollectionExtensions
         services.AddSingleton(sp => new UploadStore(dataRoot(sp), sp.GetRequiredService<IDbContextFactory<RetailCamDbContext>>(), sp.GetRequiredService<ImageFileDecoder>()));
         services.AddSingleton<PredictionHistory>();
         services.AddSingleton<RunHistory>();
+        services.AddSingleton<PhotoFiling>();
+        services.AddSingleton<ReviewQueue>();
         services.AddSingleton(sp => new DatasetRegistry(new DataRootLayout(dataRoot(sp)), sp.GetRequiredService<IDbContextFactory<RetailCamDbContext>>(), sp.GetRequiredService<ImageFileDecoder>()));
     }
 }

@@ -28,6 +28,7 @@ app.MapHealthApi();
 app.MapPredictApi();
 app.MapRunsApi();
 app.MapDatasetsApi();
+app.MapFilingApi();
 app.MapTrainingHub();
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
 

@@ -3,7 +3,9 @@ namespace RetailCam.Engine.Inference;
 /// <summary>The JSON shape of one photo's prediction, shared by `retailcam predict` and POST /api/predict.</summary>
 public static class PredictionJson
 {
-    public static object Describe(Prediction prediction, string? heatmap = null, string? overlay = null) => new
+    /// <param name="upload">The stored upload's id (its SHA-256), which filing refers to; the API sets it.</param>
+    /// <param name="review">The review item the prediction was queued as, when it was unsure.</param>
+    public static object Describe(Prediction prediction, string? heatmap = null, string? overlay = null, string? upload = null, string? review = null) => new
     {
         file = prediction.Source,
         width = prediction.Width,
@@ -18,5 +20,7 @@ public static class PredictionJson
         boxes = prediction.Boxes.Select(b => new { category = b.Category, probability = Math.Round(b.Probability, 6), xMin = b.XMin, yMin = b.YMin, xMax = b.XMax, yMax = b.YMax }),
         heatmap,
         overlay,
+        upload,
+        review,
     };
 }

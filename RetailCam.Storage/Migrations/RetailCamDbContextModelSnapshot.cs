@@ -93,6 +93,50 @@ namespace RetailCam.Storage.Migrations
                     b.ToTable("EpochMetrics", (string)null);
                 });
 
+            modelBuilder.Entity("RetailCam.Storage.FiledPhotoEntity", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime>("AtUtc")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Category")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("ContentHash")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("DatasetId")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("FileName")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("FiledBy")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Source")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("AtUtc");
+
+                    b.HasIndex("ContentHash");
+
+                    b.HasIndex("DatasetId");
+
+                    b.ToTable("FiledPhotos", (string)null);
+                });
+
             modelBuilder.Entity("RetailCam.Storage.PredictionRecordEntity", b =>
                 {
                     b.Property<Guid>("Id")
@@ -137,6 +181,67 @@ namespace RetailCam.Storage.Migrations
                     b.HasIndex("ContentHash");
 
                     b.ToTable("Predictions", (string)null);
+                });
+
+            modelBuilder.Entity("RetailCam.Storage.ReviewItemEntity", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("ContentHash")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime>("CreatedUtc")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("FileName")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("FiledUnder")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("ModelId")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<bool>("NotInCatalogue")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Resolution")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("ResolvedBy")
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime?>("ResolvedUtc")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Source")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("TopCategory")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("TopJson")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<double>("TopProbability")
+                        .HasColumnType("REAL");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("ContentHash");
+
+                    b.HasIndex("Resolution", "CreatedUtc");
+
+                    b.ToTable("ReviewItems", (string)null);
                 });
 
             modelBuilder.Entity("RetailCam.Storage.RunRecordEntity", b =>
@@ -242,6 +347,21 @@ namespace RetailCam.Storage.Migrations
                         .IsRequired();
                 });
 
+            modelBuilder.Entity("RetailCam.Storage.FiledPhotoEntity", b =>
+                {
+                    b.HasOne("RetailCam.Storage.UploadEntity", null)
+                        .WithMany()
+                        .HasForeignKey("ContentHash")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired();
+
+                    b.HasOne("RetailCam.Storage.DatasetEntity", null)
+                        .WithMany()
+                        .HasForeignKey("DatasetId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
             modelBuilder.Entity("RetailCam.Storage.PredictionRecordEntity", b =>
                 {
                     b.HasOne("RetailCam.Storage.UploadEntity", "Upload")
@@ -251,6 +371,15 @@ namespace RetailCam.Storage.Migrations
                         .IsRequired();
 
                     b.Navigation("Upload");
+                });
+
+            modelBuilder.Entity("RetailCam.Storage.ReviewItemEntity", b =>
+                {
+                    b.HasOne("RetailCam.Storage.UploadEntity", null)
+                        .WithMany()
+                        .HasForeignKey("ContentHash")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired();
                 });
 
             modelBuilder.Entity("RetailCam.Storage.RunRecordEntity", b =>

@@ -1,18 +1,27 @@
 using Bunit;
 using MudBlazor.Services;
+using RetailCam.Storage;
+using RetailCam.Tests.Imaging;
 
 namespace RetailCam.Tests.Web;
 
-/// <summary>bUnit with MudBlazor's services; MudBlazor's own JS calls are answered loosely, as no browser runs here.</summary>
+/// <summary>
+/// bUnit with MudBlazor's services and the real storage (SQLite in a temporary data root, for the
+/// components that list datasets or file photos); MudBlazor's own JS calls are answered loosely, as no browser runs here.
+/// </summary>
 public abstract class ComponentTestBase : BunitContext, IAsyncLifetime
 {
     protected ComponentTestBase()
     {
         JSInterop.Mode = JSRuntimeMode.Loose;
         Services.AddMudServices();
+        DataRoot = TestImages.TempDirectory();
+        Services.AddRetailCamStorage(DataRoot);
     }
 
-    public Task InitializeAsync() => Task.CompletedTask;
+    protected string DataRoot { get; }
+
+    public async Task InitializeAsync() => await StorageInitializer.InitializeAsync(Services);
 
     // MudBlazor's services are only asynchronously disposable, so the context must be disposed that way.
     Task IAsyncLifetime.DisposeAsync() => base.DisposeAsync().AsTask();

@@ -121,12 +121,12 @@ public static class PredictApi
         var errors = new List<(int Status, string File, string Message)>();
         foreach (var file in files)
         {
-            var outcome = await service.PredictUploadAsync(file.FileName, file.Length, _ => file.OpenReadStream(), cancellationToken: cancellationToken);
+            var outcome = await service.PredictUploadAsync(file.FileName, file.Length, _ => file.OpenReadStream(), reviewSource: "api", cancellationToken: cancellationToken);
             if (outcome.NoModel)
                 return Results.Problem(outcome.Error, statusCode: StatusCodes.Status503ServiceUnavailable, title: "No model yet");
             if (outcome.Result is { } result)
             {
-                results.Add(PredictionJson.Describe(result.Prediction));
+                results.Add(PredictionJson.Describe(result.Prediction, upload: result.ContentHash, review: result.Review?.Id.ToString()));
                 continue;
             }
             errors.Add((outcome.DecodeError is { } kind ? StatusOf(kind) : StatusCodes.Status400BadRequest, file.FileName, outcome.Message!));

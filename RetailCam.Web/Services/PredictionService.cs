@@ -11,6 +11,9 @@ namespace RetailCam.Web.Services;
 /// <summary>One uploaded photo's prediction, as the pages and the REST API see it.</summary>
 public sealed record PhotoResult(string ContentHash, string FileName, Prediction Prediction)
 {
+    /// <summary>The review item the prediction was queued as, when it was not sure enough to file by itself.</summary>
+    public ReviewItem? Review { get; init; }
+
     public string PhotoUrl => $"/api/uploads/{ContentHash}";
 
     public string MapUrl(int classIndex, ClassMapMethod method, string colourMap) =>
@@ -61,6 +64,7 @@ public sealed class PredictionService
     private readonly ImageFileDecoder decoder;
     private readonly UploadStore uploads;
     private readonly PredictionHistory history;
+    private readonly ReviewQueue reviews;
     private readonly ILogger<PredictionService> logger;
     private readonly ConcurrentDictionary<string, byte[]> mapCache = new();
     private readonly ConcurrentQueue<string> mapCacheOrder = new();
@@ -70,7 +74,7 @@ public sealed class PredictionService
     private ModelInfo? active;
 
     public PredictionService(Predictor predictor, ModelRegistry registry, IOptions<PredictorOptions> inference, ImageFileDecoder decoder,
-        UploadStore uploads, PredictionHistory history, ILogger<PredictionService> logger)
+        UploadStore uploads, PredictionHistory history, ReviewQueue reviews, ILogger<PredictionService> logger)
     {
         predictorOptions = inference.Value;
         this.registry = registry;
@@ -78,6 +82,7 @@ public sealed class PredictionService
         this.decoder = decoder;
         this.uploads = uploads;
         this.history = history;
+        this.reviews = reviews;
         this.logger = logger;
     }
 
@@ -110,8 +115,9 @@ public sealed class PredictionService
     /// serving model and records it; a bad file gives its reason instead of throwing, so one never stops the rest.
     /// </summary>
     /// <param name="open">Opens the upload for reading, given the most bytes it may deliver.</param>
+    /// <param name="reviewSource">Where the photo came from ("page", "api"), to queue an unsure prediction for review; null to queue nothing (comparisons).</param>
     public async Task<UploadOutcome> PredictUploadAsync(string fileName, long size, Func<long, Stream> open, PredictRequestOptions? options = null,
-        CancellationToken cancellationToken = default)
+        string? reviewSource = null, CancellationToken cancellationToken = default)
     {
         var limit = decoder.Options.MaxBytes;
         if (size > limit)
@@ -121,7 +127,7 @@ public sealed class PredictionService
             using var buffer = new MemoryStream((int)size);
             await using (var stream = open(limit))
                 await stream.CopyToAsync(buffer, cancellationToken);
-            return new UploadOutcome(fileName, await PredictAsync(buffer.ToArray(), fileName, options, cancellationToken), null);
+            return new UploadOutcome(fileName, await PredictAsync(buffer.ToArray(), fileName, options, reviewSource, cancellationToken), null);
         }
         catch (ImageDecodeException ex)
         {
@@ -138,14 +144,16 @@ public sealed class PredictionService
     }
 
     /// <summary>Decodes (typed errors for bad files), keeps the photo once by its hash, predicts, and records it in the history.</summary>
-    public async Task<PhotoResult> PredictAsync(byte[] bytes, string fileName, PredictRequestOptions? options = null, CancellationToken cancellationToken = default)
+    public async Task<PhotoResult> PredictAsync(byte[] bytes, string fileName, PredictRequestOptions? options = null, string? reviewSource = null,
+        CancellationToken cancellationToken = default)
     {
         var request = await ForServingModelAsync(options, cancellationToken);
         using var image = decoder.Decode(bytes, fileName);
         var upload = await uploads.SaveAsync(bytes, fileName, cancellationToken);
         var prediction = await predictor.PredictAsync(image, fileName, request, cancellationToken);
         await history.AddAsync(prediction, upload.ContentHash, request.Method, cancellationToken: cancellationToken);
-        return new PhotoResult(upload.ContentHash, fileName, prediction);
+        var review = reviewSource is null ? null : await reviews.OfferAsync(prediction, upload.ContentHash, reviewSource, cancellationToken);
+        return new PhotoResult(upload.ContentHash, fileName, prediction) { Review = review };
     }
 
     /// <summary>Predicts a photo already kept (with another model, or when a history entry is reopened); not recorded again.</summary>

@@ -95,7 +95,7 @@ public partial class Predict
 
     private async Task<UploadItem> PredictOneAsync(IBrowserFile file)
     {
-        var outcome = await Predictions.PredictUploadAsync(file.Name, file.Size, limit => file.OpenReadStream(limit), new PredictRequestOptions { TopK = 5 });
+        var outcome = await Predictions.PredictUploadAsync(file.Name, file.Size, limit => file.OpenReadStream(limit), new PredictRequestOptions { TopK = 5 }, reviewSource: "page");
         return new UploadItem(Guid.NewGuid(), file.Name, outcome.Result, outcome.Error);
     }
 
