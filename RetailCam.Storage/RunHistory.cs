@@ -44,6 +44,8 @@ public sealed class RunHistory(IDbContextFactory<RetailCamDbContext> contexts)
                 stored.ImagesPerSecond = run.ImagesPerSecond ?? stored.ImagesPerSecond;
                 stored.OptionsJson = run.OptionsJson;
                 stored.Error = run.Error;
+                stored.DatasetId = run.DatasetId ?? stored.DatasetId;
+                stored.DatasetVersion = run.DatasetVersion ?? stored.DatasetVersion;
             }
             try
             {
@@ -165,5 +167,7 @@ public sealed class RunHistory(IDbContextFactory<RetailCamDbContext> contexts)
         ImagesPerSecond = run.ImagesPerSecond,
         OptionsJson = run.OptionsJson,
         Error = run.Error,
+        DatasetId = run.DatasetId,
+        DatasetVersion = run.DatasetVersion,
     };
 }

@@ -21,6 +21,12 @@ public sealed class RunRecordEntity
     public string OptionsJson { get; set; } = "{}";
     public string? Error { get; set; }
 
+    /// <summary>The dataset of the app the run was started from, when it was (not a bare folder).</summary>
+    public string? DatasetId { get; set; }
+
+    /// <summary>SHA-256 of the list of photos and their hashes the run trained on (run folder's dataset.json).</summary>
+    public string? DatasetVersion { get; set; }
+
     public List<EpochMetricEntity> EpochMetrics { get; set; } = [];
 }
 

@@ -18,6 +18,9 @@ public sealed class RunPaths
     public string RunId => Path.GetFileName(Folder);
     public string RunFile => Path.Combine(Folder, "run.json");
     public string MetricsFile => Path.Combine(Folder, "metrics.jsonl");
+
+    /// <summary>The dataset version the run trained on: every photo with its SHA-256 (<c>DatasetManifest</c>).</summary>
+    public string DatasetManifestFile => Path.Combine(Folder, "dataset.json");
     public string SnapshotsFolder => Path.Combine(Folder, "snapshots");
     public string SnapshotIndexFile => Path.Combine(SnapshotsFolder, "snapshots.jsonl");
     public string ProbesFolder => Path.Combine(Folder, "probes");

@@ -41,6 +41,9 @@ public sealed record TrainingJobResult(TrainingSummary Summary, IReadOnlyList<st
 {
     /// <summary>How the best model serves, tuned on the validation split after training; null when no model was saved.</summary>
     public ServingTuningResult? Serving { get; init; }
+
+    /// <summary>The version of the dataset the run trained on (<see cref="DatasetManifest.Version"/>).</summary>
+    public string? DatasetVersion { get; init; }
 }
 
 /// <summary>
@@ -66,6 +69,10 @@ public static class TrainingJob
         if (trainEntries.Count == 0 || validationEntries.Count == 0)
             throw new InvalidOperationException($"'{spec.DataFolder}' has too few images to split into training and validation sets.");
         log?.Invoke($"{catalogue.Categories.Count} categories, {trainEntries.Count} training and {validationEntries.Count} validation images, {catalogue.Skipped.Count} files skipped.");
+        // The photos a run started on stay its record when it resumes, even if the folder changed since.
+        var dataset = (resume ? DatasetManifest.Load(run.Paths.DatasetManifestFile) : null) ?? DatasetManifest.Of(catalogue, cancellationToken);
+        dataset.Save(run.Paths.DatasetManifestFile);
+        log?.Invoke($"Dataset version {dataset.Version[..12]} ({dataset.Files} photos, {dataset.Bytes / 1e6:F1} MB).");
 
         var plan = PlanOrRecall(run, spec, catalogue, device, resume, cancellationToken);
         var options = plan.Options.EnsureValid();
@@ -107,7 +114,11 @@ public static class TrainingJob
                 log?.Invoke($"  up to {side.Side} px: validation accuracy {side.Accuracy:P1}, scene accuracy {side.SceneAccuracy:P1}, scene MaxBoxAcc {side.MaxBoxAcc:P1}{(side.Side == serving.ServeInputSize ? " (chosen)" : "")}");
             log?.Invoke($"  temperature {serving.Temperature:F2} (validation ECE {serving.EceBefore:P1} → {serving.EceAfter:P1}), unknown below {serving.UnknownThreshold?.ToString("F2", System.Globalization.CultureInfo.InvariantCulture) ?? "none"}");
         }
-        return new TrainingJobResult(summary, catalogue.Categories, trainEntries.Count, validationEntries.Count, skipped, run.Paths.ModelFolder, plan) { Serving = serving };
+        return new TrainingJobResult(summary, catalogue.Categories, trainEntries.Count, validationEntries.Count, skipped, run.Paths.ModelFolder, plan)
+        {
+            Serving = serving,
+            DatasetVersion = dataset.Version,
+        };
     }
 
     /// <summary>Inverse class frequency, scaled so the average photo weighs 1, and kept within 0.25–4 so a tiny class cannot dominate.</summary>

@@ -264,6 +264,12 @@ namespace RetailCam.Storage.Migrations
                         .IsRequired()
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("DatasetId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("DatasetVersion")
+                        .HasColumnType("TEXT");
+
                     b.Property<int>("Epochs")
                         .HasColumnType("INTEGER");
 

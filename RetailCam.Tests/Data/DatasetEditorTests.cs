@@ -40,7 +40,7 @@ public class DatasetEditorTests
 
         Assert.Throws<DatasetEditException>(() => editor.MoveCategory("Tops", "Tops/Inner"));
         Assert.Throws<DatasetEditException>(() => editor.MoveCategory("Tops", "Garments/Women"));
-        Assert.Throws<DatasetEditException>(() => editor.MoveCategory("Nothing", "Else"));
+        Assert.Throws<DatasetItemNotFoundException>(() => editor.MoveCategory("Nothing", "Else"));
 
         Assert.Equal(1, editor.DeleteCategory("Tops"));
         Assert.False(Directory.Exists(Path.Combine(root, "Tops")));
@@ -111,7 +111,7 @@ public class DatasetEditorTests
         Assert.Equal(("B", "x-2.png"), (moved.Category, moved.FileName));
         Assert.Equal(0, editor.Photos("A").Total);
         Assert.Throws<InvalidPathSegmentException>(() => editor.DeletePhoto("B", "../A"));
-        Assert.Throws<DatasetEditException>(() => editor.DeletePhoto("A", "x.png"));
+        Assert.Throws<DatasetItemNotFoundException>(() => editor.DeletePhoto("A", "x.png"));
         editor.DeletePhoto("B", "x.png");
         Assert.Equal(["x-2.png"], editor.Photos("B").FileNames);
     }

@@ -1,11 +1,23 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Microsoft.Extensions.Options;
+using RetailCam.Engine.Hosting;
+using RetailCam.Engine.Models;
+using RetailCam.Engine.Training;
+using RetailCam.Storage;
 using RetailCam.Web.Hubs;
 using RetailCam.Web.Services;
 
 namespace RetailCam.Web.Api;
 
-/// <summary>Training runs over REST: lists, stored events and the snapshot PNGs the hub's messages link to.</summary>
+/// <summary>
+/// The body of <c>POST /api/runs</c>: the dataset (an app dataset's id) and, optionally, the new-run
+/// dialog's settings; every one left out is chosen by the planner for the dataset.
+/// </summary>
+public sealed record StartRunRequest(string? Dataset, string? Backbone = null, int? Epochs = null, int? BatchSize = null, int? ImageSize = null,
+    double? LearningRate = null, double? Minutes = null, double? SceneProbability = null, int? SnapshotEvery = null, int? Probes = null);
+
+/// <summary>Training runs over REST: start, read, stop and delete, stored events and the snapshot PNGs the hub's messages link to.</summary>
 public static partial class RunsApi
 {
     // Losses of a diverging run are NaN: written as "NaN" rather than failing the whole response.
@@ -20,6 +32,98 @@ public static partial class RunsApi
             .WithName("ListRuns")
             .WithSummary("Live and stored training runs with their status, steps and best validation accuracy.")
             .Produces<IReadOnlyList<RunSummaryMessage>>();
+
+        api.MapPost("/", async (StartRunRequest body, DatasetRegistry datasets, TrainingRunService runs, IOptions<TrainingSettings> defaults,
+            IOptions<EngineOptions> engine, CancellationToken cancellationToken) =>
+        {
+            if (string.IsNullOrWhiteSpace(body.Dataset))
+                return Results.Problem("Name the dataset to train on: {\"dataset\": ID} (ids from GET /api/datasets).", statusCode: StatusCodes.Status400BadRequest, title: "No dataset");
+            if (await datasets.FindAsync(body.Dataset, cancellationToken) is not { } dataset)
+                return Results.Problem($"There is no dataset '{body.Dataset}'.", statusCode: StatusCodes.Status404NotFound, title: "Unknown dataset");
+            var backbone = body.Backbone?.ToLowerInvariant() switch
+            {
+                null or "resnet18" => BackboneKind.ResNet18,
+                "vgg16" => BackboneKind.Vgg16,
+                _ => (BackboneKind?)null,
+            };
+            if (backbone is null) return Results.Problem("backbone must be resnet18 or vgg16.", statusCode: StatusCodes.Status400BadRequest, title: "Bad backbone");
+            var configured = defaults.Value;
+            var settings = configured with
+            {
+                Epochs = body.Epochs ?? configured.Epochs,
+                BatchSize = body.BatchSize ?? configured.BatchSize,
+                ImageSize = body.ImageSize ?? configured.ImageSize,
+                LearningRate = body.LearningRate ?? configured.LearningRate,
+                TimeBudget = body.Minutes is { } m ? TimeSpan.FromMinutes(m) : configured.TimeBudget,
+                SceneProbability = body.SceneProbability ?? configured.SceneProbability,
+                SnapshotEverySteps = body.SnapshotEvery ?? configured.SnapshotEverySteps,
+                ProbeCount = body.Probes ?? configured.ProbeCount,
+            };
+            if (body.Minutes is < 0) return Results.Problem("minutes must be 0 (no budget) or more.", statusCode: StatusCodes.Status400BadRequest, title: "Invalid training settings");
+            if (settings.Problems() is { Count: > 0 } problems)
+                return Results.Problem(string.Join("; ", problems), statusCode: StatusCodes.Status400BadRequest, title: "Invalid training settings");
+            var id = await runs.StartFromDatasetAsync(dataset.Id, dataset.Folder, dataset.Id, settings, backbone.Value, engine.Value.ResolvedPretrainedFolder, cancellationToken);
+            return Results.Accepted($"/api/runs/{id}", new { id });
+        })
+            .WithName("StartRun")
+            .WithSummary("Start a training run on a dataset; settings left out are planned for it (as `retailcam train` with no options).")
+            .DisableAntiforgery()
+            .Produces(StatusCodes.Status202Accepted)
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        api.MapGet("/{id}", async (string id, RunQueries queries, RunHistory history, CancellationToken cancellationToken) =>
+        {
+            if (!RunQueries.IsValidRunId(id)) return NotARunId(id);
+            if (await queries.FindAsync(id, cancellationToken) is not { } summary) return UnknownRun(id);
+            var record = await history.GetAsync(id, cancellationToken);
+            var epochs = await queries.HistoryAsync(id, 0, cancellationToken);
+            return Results.Json(new
+            {
+                id = summary.RunId,
+                status = summary.Status,
+                live = summary.Live,
+                step = summary.Steps,
+                totalSteps = summary.TotalSteps,
+                epoch = summary.Epochs,
+                bestAccuracy = summary.BestAccuracy,
+                backbone = summary.Backbone,
+                created = summary.CreatedUtc,
+                dataset = record?.DatasetId,
+                datasetVersion = record?.DatasetVersion,
+                error = record?.Error,
+                metrics = epochs?.Epochs,
+            }, Json);
+        })
+            .WithName("GetRun")
+            .WithSummary("A run's status, step, epoch, best accuracy, the dataset version it trained on, and its per-epoch metrics.")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        api.MapPost("/{id}/stop", (string id, TrainingRunService runs) =>
+        {
+            if (!RunQueries.IsValidRunId(id)) return NotARunId(id);
+            return runs.Stop(id)
+                ? Results.Accepted($"/api/runs/{id}", new { id, stopping = true })
+                : Results.Problem($"Run '{id}' is not training.", statusCode: StatusCodes.Status409Conflict, title: "Not running");
+        })
+            .WithName("StopRun")
+            .WithSummary("Stop a training run (it checkpoints and keeps its best model).")
+            .DisableAntiforgery()
+            .ProducesProblem(StatusCodes.Status409Conflict);
+
+        api.MapDelete("/{id}", async (string id, RunQueries queries, TrainingRunService runs, CancellationToken cancellationToken) =>
+        {
+            if (!RunQueries.IsValidRunId(id)) return NotARunId(id);
+            if (runs.Live(id) is not null) return Results.Problem($"Run '{id}' is training: stop it first.", statusCode: StatusCodes.Status409Conflict, title: "Still running");
+            if (await queries.FindAsync(id, cancellationToken) is null) return UnknownRun(id);
+            await runs.DeleteAsync(id, cancellationToken);
+            return Results.NoContent();
+        })
+            .WithName("DeleteRun")
+            .WithSummary("Delete a finished run with its models, checkpoints and snapshots.")
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict);
 
         api.MapGet("/{id}/events", async (string id, long? since, RunQueries queries, CancellationToken cancellationToken) =>
         {

@@ -110,7 +110,7 @@ public sealed class QuickStartService(
             };
             var clock = System.Diagnostics.Stopwatch.StartNew();
             // Through the web's run service, so the quick-start run is listed and can be watched like any other.
-            var live = trainingRuns.StartAsync(RunId, spec, resume: unfinished, cancellationToken).GetAwaiter().GetResult();
+            var live = trainingRuns.StartAsync(RunId, spec, resume: unfinished, cancellationToken: cancellationToken).GetAwaiter().GetResult();
             using var stop = cancellationToken.Register(() => trainingRuns.Stop(RunId));
             using var subscription = live.Events.Subscribe(e =>
             {

@@ -4,6 +4,7 @@ using System.Text.Json;
 using RetailCam.Engine.Layout;
 using RetailCam.Engine.Native;
 using RetailCam.Engine.Training;
+using RetailCam.Engine.Models;
 using RetailCam.Storage;
 
 namespace RetailCam.Web.Services;
@@ -52,7 +53,8 @@ public sealed class TrainingRunService(DataRootLayout layout, TorchEnvironment t
         $"{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Slug(label ?? "run")}";
 
     /// <summary>Starts (or, with resume, continues) a run; returns at once with the live run.</summary>
-    public async Task<LiveRun> StartAsync(string runId, TrainingJobSpec spec, bool resume = false, CancellationToken cancellationToken = default)
+    /// <param name="datasetId">The app's dataset the run trains on, recorded with the run (null for a folder picked by path).</param>
+    public async Task<LiveRun> StartAsync(string runId, TrainingJobSpec spec, bool resume = false, string? datasetId = null, CancellationToken cancellationToken = default)
     {
         var run = new LiveRun { Id = runId, Spec = spec with { RunFolder = layout.Run(runId).Folder } };
         if (spec.Settings.Problems() is { Count: > 0 } problems)
@@ -66,6 +68,7 @@ public sealed class TrainingRunService(DataRootLayout layout, TorchEnvironment t
             Status = status.ToString(),
             CreatedUtc = DateTime.UtcNow,
             OptionsJson = JsonSerializer.Serialize(spec, EngineJson.Options),
+            DatasetId = datasetId,
         };
         await history.UpsertAsync(Row(RunStatus.Pending), cancellationToken);
 
@@ -82,6 +85,7 @@ public sealed class TrainingRunService(DataRootLayout layout, TorchEnvironment t
                 finished.Steps = result.Summary.Steps;
                 finished.Epochs = result.Summary.EpochsCompleted;
                 finished.ImagesPerSecond = result.Summary.ImagesPerSecond;
+                finished.DatasetVersion = result.DatasetVersion;
                 history.UpsertAsync(finished).GetAwaiter().GetResult();
                 return result;
             }
@@ -105,6 +109,16 @@ public sealed class TrainingRunService(DataRootLayout layout, TorchEnvironment t
         }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         RunsChanged?.Invoke();
         return run;
+    }
+
+    /// <summary>Starts a run on an app dataset's folder with <paramref name="settings"/> (null fields: the planner's auto choices).</summary>
+    public async Task<string> StartFromDatasetAsync(string datasetId, string datasetFolder, string label, TrainingSettings settings,
+        BackboneKind backbone = BackboneKind.ResNet18, string? pretrainedFolder = null, CancellationToken cancellationToken = default)
+    {
+        var id = NewRunId(label);
+        var spec = new TrainingJobSpec { DataFolder = datasetFolder, RunFolder = "", Backbone = backbone, Settings = settings, PretrainedFolder = pretrainedFolder };
+        await StartAsync(id, spec, datasetId: datasetId, cancellationToken: cancellationToken);
+        return id;
     }
 
     public bool Pause(string id) => Apply(id, r => r.Control.Pause());

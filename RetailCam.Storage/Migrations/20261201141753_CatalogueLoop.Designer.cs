@@ -11,7 +11,7 @@ using RetailCam.Storage;
 namespace RetailCam.Storage.Migrations
 {
     [DbContext(typeof(RetailCamDbContext))]
-    [Migration("20261201140728_CatalogueLoop")]
+    [Migration("20261201141753_CatalogueLoop")]
     partial class CatalogueLoop
     {
         /// <inheritdoc />
@@ -265,6 +265,12 @@ namespace RetailCam.Storage.Migrations
 
                     b.Property<string>("DataFolder")
                         .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("DatasetId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("DatasetVersion")
                         .HasColumnType("TEXT");
 
                     b.Property<int>("Epochs")

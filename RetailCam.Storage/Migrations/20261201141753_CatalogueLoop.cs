@@ -11,6 +11,18 @@ namespace RetailCam.Storage.Migrations
         /// <inheritdoc />
         protected override void Up(MigrationBuilder migrationBuilder)
         {
+            migrationBuilder.AddColumn<string>(
+                name: "DatasetId",
+                table: "Runs",
+                type: "TEXT",
+                nullable: true);
+
+            migrationBuilder.AddColumn<string>(
+                name: "DatasetVersion",
+                table: "Runs",
+                type: "TEXT",
+                nullable: true);
+
             migrationBuilder.CreateTable(
                 name: "Datasets",
                 columns: table => new
@@ -129,6 +141,14 @@ namespace RetailCam.Storage.Migrations
 
             migrationBuilder.DropTable(
                 name: "Datasets");
+
+            migrationBuilder.DropColumn(
+                name: "DatasetId",
+                table: "Runs");
+
+            migrationBuilder.DropColumn(
+                name: "DatasetVersion",
+                table: "Runs");
         }
     }
 }
