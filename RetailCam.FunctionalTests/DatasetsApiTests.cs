@@ -123,4 +123,34 @@ public class DatasetsApiTests(WebAppFixture app)
         Assert.Equal(1, categories.EnumerateArray().Single(c => c.GetProperty("path").GetString() == "Shoes").GetProperty("count").GetInt32());
         Assert.Equal(HttpStatusCode.BadRequest, (await client.PostAsJsonAsync("/api/datasets", new { name = "Again", folder })).StatusCode);
     }
+
+    [Fact]
+    public async Task The_health_check_flags_a_planted_duplicate_and_a_photo_the_model_places_elsewhere()
+    {
+        using var client = app.CreateClient();
+        var id = await CreateAsync(client, "Health");
+        // The tiny model's categories, so its answers can be compared with the photos' folders.
+        var model = await Json(await client.GetAsync("/api/models"));
+        var categories = model.GetProperty("models")[0].GetProperty("categories").EnumerateArray().Select(c => c.GetString()!).ToList();
+        foreach (var category in categories) await client.PostAsync($"/api/datasets/{id}/categories?path={Uri.EscapeDataString(category)}", null);
+        var photo = Photo("planted.png", 31);
+        // Where the model puts it, and the same bytes under another category too: a duplicate across categories.
+        var predicted = await Json(await client.PostAsync("/api/predict", Form(photo)));
+        var top = predicted.GetProperty("images")[0].GetProperty("top")[0].GetProperty("category").GetString()!;
+        var elsewhere = categories.First(c => c != top);
+        await client.PostAsync($"/api/datasets/{id}/photos?category={Uri.EscapeDataString(top)}", Form(photo));
+        await client.PostAsync($"/api/datasets/{id}/photos?category={Uri.EscapeDataString(elsewhere)}", Form(photo));
+
+        var report = await Json(await client.GetAsync($"/api/datasets/{id}/health?labels=true&confidence=0.05"));
+        Assert.False(report.GetProperty("healthy").GetBoolean());
+        var duplicate = report.GetProperty("duplicates").EnumerateArray().Single();
+        Assert.True(duplicate.GetProperty("acrossCategories").GetBoolean());
+        Assert.Equal(2, duplicate.GetProperty("paths").GetArrayLength());
+        var suspicious = report.GetProperty("suspicious").EnumerateArray().Single();
+        Assert.Equal(elsewhere, suspicious.GetProperty("category").GetString());
+        Assert.Equal(top, suspicious.GetProperty("predicted").GetString());
+        // At the default confidence (0.8) the tiny model's doubtful answers accuse nobody.
+        Assert.Empty((await Json(await client.GetAsync($"/api/datasets/{id}/health?labels=true"))).GetProperty("suspicious").EnumerateArray());
+        Assert.Equal(HttpStatusCode.BadRequest, (await client.GetAsync($"/api/datasets/{id}/health?confidence=2")).StatusCode);
+    }
 }

@@ -37,6 +37,8 @@ public class DatasetsPageTests(WebAppFixture app, BrowserFixture browser)
         await Assertions.Expect(page.GetByTestId("photo-tile")).ToHaveCountAsync(3, new LocatorAssertionsToHaveCountOptions { Timeout = 30_000 });
         await Assertions.Expect(page.GetByTestId("upload-refused")).ToContainTextAsync(Path.GetFileName(TestPhotos.TruncatedPng()));
         await Assertions.Expect(Category(page, "Garments/Tops")).ToContainTextAsync("3");
+        await page.GetByTestId("health-check").ClickAsync();
+        await Assertions.Expect(page.GetByTestId("health-small")).ToContainTextAsync("Garments/Tops");
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(BrowserFixture.ScreenshotFolder, "dataset-uploaded.png"), FullPage = true });
 
         // Move one photo to Shoes through the dialog.

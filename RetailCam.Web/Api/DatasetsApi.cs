@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using RetailCam.Engine.Data;
 using RetailCam.Engine.Hosting;
+using RetailCam.Engine.Imaging;
 using RetailCam.Engine.Layout;
 using RetailCam.Storage;
 
@@ -88,6 +89,35 @@ public static class DatasetsApi
         })
             .WithName("GetDatasetPhoto")
             .WithSummary("One photo of a dataset, as stored.");
+
+        api.MapGet("/{id}/health", async (string id, bool? labels, double? confidence, DatasetRegistry registry, ImageFileDecoder decoder, Services.PredictionService predictions,
+            CancellationToken cancellationToken) =>
+        {
+            if (await registry.EditorAsync(id, cancellationToken) is not { } editor) return UnknownDataset(id);
+            if (confidence is < 0 or > 1) return Results.Problem("confidence must lie in [0, 1].", statusCode: StatusCodes.Status400BadRequest, title: "Bad confidence");
+            var report = await Task.Run(() => DatasetHealth.Check(editor.Root, decoder, cancellationToken), cancellationToken);
+            IReadOnlyList<Services.SuspiciousLabel>? suspicious = null;
+            if (labels == true)
+            {
+                try { suspicious = await predictions.FindSuspiciousLabelsAsync(editor, confidence ?? Services.PredictionService.SuspiciousConfidence, cancellationToken: cancellationToken); }
+                catch (Services.NoModelException ex) { return Results.Problem(ex.Message, statusCode: StatusCodes.Status503ServiceUnavailable, title: "No model yet"); }
+            }
+            return Results.Ok(new
+            {
+                photos = report.Photos,
+                healthy = report.Healthy,
+                categories = report.Categories.Select(c => new { path = c.Path, count = c.Count }),
+                smallCategories = report.SmallCategories,
+                imbalance = Math.Round(report.Imbalance, 3),
+                duplicates = report.Duplicates.Select(d => new { sha256 = d.Sha256, paths = d.Paths, acrossCategories = d.AcrossCategories }),
+                unusable = report.Unusable.Select(u => new { path = u.Path, reason = u.Reason }),
+                suspicious = suspicious?.Select(s => new { category = s.Category, file = s.FileName, predicted = s.Predicted, probability = Math.Round(s.Probability, 4), upload = s.ContentHash }),
+            });
+        })
+            .WithName("CheckDatasetHealth")
+            .WithSummary("A dataset's health: photos per category, imbalance, exact duplicates (within and across categories), unusable photos; `?labels=true` adds photos the serving model places elsewhere with at least `confidence` (default 0.8).")
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
 
         api.MapPost("/{id}/photos", UploadAsync)
             .WithName("UploadDatasetPhotos")

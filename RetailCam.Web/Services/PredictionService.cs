@@ -8,6 +8,9 @@ using SixLabors.ImageSharp.PixelFormats;
 
 namespace RetailCam.Web.Services;
 
+/// <summary>A dataset photo the model confidently places in another category, with what it needs to show the class map.</summary>
+public sealed record SuspiciousLabel(string Category, string FileName, string Predicted, double Probability, string ContentHash, string ModelId, int PredictedClass);
+
 /// <summary>One uploaded photo's prediction, as the pages and the REST API see it.</summary>
 public sealed record PhotoResult(string ContentHash, string FileName, Prediction Prediction)
 {
@@ -164,6 +167,47 @@ public sealed class PredictionService
         var prediction = await predictor.PredictAsync(image, fileName, request, cancellationToken);
         return new PhotoResult(hash, fileName, prediction);
     }
+
+    /// <summary>
+    /// Photos of a dataset the serving model confidently places in another of its categories: likely
+    /// labelling errors. Each suspicious photo is kept as an upload, so its class maps can be shown.
+    /// Photos of categories the model does not know are left out.
+    /// </summary>
+    public async Task<IReadOnlyList<SuspiciousLabel>> FindSuspiciousLabelsAsync(RetailCam.Engine.Data.DatasetEditor editor, double confidence = SuspiciousConfidence,
+        int maxPhotos = 2000, IProgress<(int Done, int Total)>? progress = null, CancellationToken cancellationToken = default)
+    {
+        var request = await ForServingModelAsync(new PredictRequestOptions { TopK = 1 }, cancellationToken);
+        var model = registry.Find(request.ModelId!) ?? throw new NoModelException();
+        var known = model.Categories.ToHashSet(StringComparer.Ordinal);
+        var photos = editor.Categories().Where(c => c.Count > 0 && known.Contains(c.Path))
+            .SelectMany(c => editor.Photos(c.Path, 0, int.MaxValue).FileNames.Select(f => (Category: c.Path, File: f))).Take(maxPhotos).ToList();
+        var found = new List<SuspiciousLabel>();
+        for (var i = 0; i < photos.Count; i++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var (category, file) = photos[i];
+            try
+            {
+                var bytes = await File.ReadAllBytesAsync(editor.PhotoPath(category, file), cancellationToken);
+                using var image = decoder.Decode(bytes, file);
+                var prediction = await predictor.PredictAsync(image, file, request, cancellationToken);
+                var top = prediction.Top[0];
+                if (top.Category != category && top.Probability >= confidence)
+                {
+                    var upload = await uploads.SaveAsync(bytes, file, cancellationToken);
+                    found.Add(new SuspiciousLabel(category, file, top.Category, top.Probability, upload.ContentHash, model.Id, model.Categories.ToList().IndexOf(top.Category)));
+                }
+            }
+            catch (ImageDecodeException)
+            {
+                // The health check's own list reports unreadable photos.
+            }
+            progress?.Report((i + 1, photos.Count));
+        }
+        return found.OrderByDescending(f => f.Probability).ToList();
+    }
+
+    public const double SuspiciousConfidence = 0.8;
 
     /// <summary>The request as asked, answered by the serving model unless it names one.</summary>
     private async Task<PredictRequestOptions> ForServingModelAsync(PredictRequestOptions? options, CancellationToken cancellationToken)
