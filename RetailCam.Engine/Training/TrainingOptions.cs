@@ -79,6 +79,7 @@ public sealed record TrainingOptions : IValidatableObject
     [Range(0, MaxImageSize)] public int SceneImageSize { get; init; }
 
     /// <summary>The side scene batches are composed at.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
     public int EffectiveSceneImageSize => SceneImageSize > 0 ? SceneImageSize : ImageSize;
 
     /// <summary>The backbone learns at this fraction of the head's rate: pretrained features move gently on small data.</summary>
