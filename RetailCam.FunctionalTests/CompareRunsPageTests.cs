@@ -51,5 +51,27 @@ public class CompareRunsPageTests(WebAppFixture app, BrowserFixture browser)
         var points = await page.EvaluateAsync<int[]>("() => document.getElementById('compare-accuracy').data.map(t => t.x.length)");
         Assert.Equal([1, 2], points);
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(BrowserFixture.ScreenshotFolder, "compare-runs.png"), FullPage = true });
+
+        // A labelled box set: photos of a red square with its box, evaluated from the Runs page.
+        var boxSet = Path.Combine(app.DataRoot, $"boxes-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(boxSet);
+        var rows = new List<string> { "file,category,x_min,y_min,x_max,y_max" };
+        for (var i = 0; i < 3; i++)
+        {
+            File.Copy(TestPhotos.Good($"{Guid.NewGuid():N}.png", 60 + i), Path.Combine(boxSet, $"scene-{i}.png"));
+            rows.Add($"scene-{i}.png,Shapes/Red square,51,31,110,95");
+        }
+        await File.WriteAllLinesAsync(Path.Combine(boxSet, "boxes.csv"), rows);
+        await page.GotoAsync(new Uri(app.BaseAddress, "runs").ToString());
+        await page.GetByTestId("app-interactive").WaitForAsync(new LocatorWaitForOptions { State = WaitForSelectorState.Attached, Timeout = 60_000 });
+        var row = page.Locator("tr").Filter(new LocatorFilterOptions { HasText = second });
+        await row.GetByTestId("run-evaluate-boxes").ClickAsync();
+        await page.Locator("input[data-testid=path-prompt-input], [data-testid=path-prompt-input] input").First.FillAsync(Path.GetFileName(boxSet));
+        await page.GetByTestId("path-prompt-ok").ClickAsync();
+        await Assertions.Expect(page.Locator(".mud-snackbar")).ToContainTextAsync("MaxBoxAcc", new LocatorAssertionsToContainTextOptions { Timeout = 120_000 });
+        var stored = await Json(await client.GetAsync("/api/runs"));
+        Assert.Contains(stored.EnumerateArray(), r => r.GetProperty("runId").GetString() == second);
+        await Assertions.Expect(row.Locator("td").Nth(6)).ToContainTextAsync("%");
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(BrowserFixture.ScreenshotFolder, "runs-maxboxacc.png"), FullPage = true });
     }
 }

@@ -22,6 +22,7 @@ public static class WebHostExtensions
         builder.Services.AddSingleton<PredictionService>();
         builder.Services.AddSingleton<CatalogueJobs>();
         builder.Services.AddSingleton<TrainingRunService>();
+        builder.Services.AddSingleton<BoxEvaluationService>();
         builder.Services.AddSingleton<QuickStartService>();
         builder.Services.AddTrainingHub();
         builder.Services.AddHostedService(services => services.GetRequiredService<QuickStartService>());
