@@ -74,6 +74,17 @@ public class PredictComponentsTests : ComponentTestBase
     }
 
     [Fact]
+    public void Every_product_found_is_listed_and_all_their_boxes_can_be_drawn_at_once()
+    {
+        var card = Render<ResultCard>(p => p.Add(c => c.Result, Result()).Add(c => c.Categories, Categories));
+
+        Assert.Equal(["Coat 0.70", "Sneaker 0.10"], card.FindAll("[data-testid=product]").Select(c => c.TextContent.Trim()));
+        Assert.Single(card.FindAll("[data-testid=box]"));
+        card.InvokeAsync(() => card.FindComponent<MudBlazor.MudSwitch<bool>>().Instance.ValueChanged.InvokeAsync(true));
+        Assert.Equal(2, card.FindAll("[data-testid=box]").Count);
+    }
+
+    [Fact]
     public void Boxes_can_be_switched_off()
     {
         var card = Render<ResultCard>(p => p.Add(c => c.Result, Result()).Add(c => c.Categories, Categories).Add(c => c.ShowBoxes, false));
