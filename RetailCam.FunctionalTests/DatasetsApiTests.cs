@@ -130,8 +130,12 @@ public class DatasetsApiTests(WebAppFixture app)
         using var client = app.CreateClient();
         var id = await CreateAsync(client, "Health");
         // The tiny model's categories, so its answers can be compared with the photos' folders.
-        var model = await Json(await client.GetAsync("/api/models"));
-        var categories = model.GetProperty("models")[0].GetProperty("categories").EnumerateArray().Select(c => c.GetString()!).ToList();
+        // The serving model's categories (other tests may have trained newer models that do not serve).
+        await client.PostAsync("/api/predict", Form(Photo("warm-up.png", 30)));
+        var models = await Json(await client.GetAsync("/api/models"));
+        var active = models.GetProperty("active").GetString();
+        var categories = models.GetProperty("models").EnumerateArray().Single(m => m.GetProperty("id").GetString() == active)
+            .GetProperty("categories").EnumerateArray().Select(c => c.GetString()!).ToList();
         foreach (var category in categories) await client.PostAsync($"/api/datasets/{id}/categories?path={Uri.EscapeDataString(category)}", null);
         var photo = Photo("planted.png", 31);
         // Where the model puts it, and the same bytes under another category too: a duplicate across categories.
