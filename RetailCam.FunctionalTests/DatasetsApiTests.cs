@@ -80,6 +80,13 @@ public class DatasetsApiTests(WebAppFixture app)
         Assert.Equal(3, (await Json(response)).GetProperty("stored").GetArrayLength());
         var paths = (await Json(await client.GetAsync($"/api/datasets/{id}/categories"))).EnumerateArray().Select(c => c.GetProperty("path").GetString());
         Assert.Equal(["Shop", "Shop/Fruit", "Shop/Toys"], paths);
+
+        // Without a category a zip goes to the root, its folders becoming top-level categories; a loose photo needs one.
+        var root = await client.PostAsync($"/api/datasets/{id}/photos", Form(("catalogue.zip", zip.ToArray())));
+        Assert.Equal(HttpStatusCode.OK, root.StatusCode);
+        var top = (await Json(await client.GetAsync($"/api/datasets/{id}/categories"))).EnumerateArray().Select(c => c.GetProperty("path").GetString());
+        Assert.Equal(["Fruit", "Shop", "Shop/Fruit", "Shop/Toys", "Toys"], top);
+        Assert.Equal(HttpStatusCode.BadRequest, (await client.PostAsync($"/api/datasets/{id}/photos", Form(Photo("loose.png", 9)))).StatusCode);
     }
 
     [Theory]

@@ -232,6 +232,63 @@ public sealed class DatasetEditor
         }
     }
 
+    /// <summary>
+    /// What a user drops into <paramref name="category"/>: photos, and .zip archives whose folders become
+    /// categories below it. Each file is stored or refused on its own; a zip's refusals are named inside it
+    /// (<c>catalogue.zip/Toys/bad.png</c>). A stream that cannot seek (a browser upload) is spooled to a
+    /// temporary file before a zip is opened, so an archive never has to fit in memory.
+    /// </summary>
+    /// <param name="category">Null or empty: the dataset's root, where only a zip's folders can become categories.</param>
+    public async Task<PhotoUploadOutcome> AddFilesAsync(string? category, IEnumerable<(string FileName, Stream Content)> files, CancellationToken cancellationToken = default)
+    {
+        if (string.IsNullOrWhiteSpace(category)) category = null;
+        else ResolveExisting(category);
+        var stored = new List<StoredPhoto>();
+        var refused = new List<RefusedPhoto>();
+        foreach (var (fileName, content) in files)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (!fileName.EndsWith(".zip", StringComparison.OrdinalIgnoreCase))
+            {
+                if (category is null)
+                {
+                    refused.Add(new RefusedPhoto(fileName, "a photo needs a category: choose one, or send a .zip whose folders are categories."));
+                    continue;
+                }
+                var outcome = await AddPhotosAsync(category, [(fileName, content)], cancellationToken);
+                stored.AddRange(outcome.Stored);
+                refused.AddRange(outcome.Refused);
+                continue;
+            }
+            string? spooled = null;
+            try
+            {
+                var zip = content;
+                if (!content.CanSeek)
+                {
+                    spooled = Path.Combine(Path.GetTempPath(), $"retailcam-zip-{Guid.NewGuid():N}.zip");
+                    await using (var target = File.Create(spooled)) await content.CopyToAsync(target, cancellationToken);
+                    zip = File.OpenRead(spooled);
+                }
+                await using (zip == content ? null : zip)
+                {
+                    var outcome = await ImportZipAsync(zip, category, cancellationToken);
+                    stored.AddRange(outcome.Stored);
+                    refused.AddRange(outcome.Refused.Select(r => r with { FileName = $"{fileName}/{r.FileName}" }));
+                }
+            }
+            catch (Exception ex) when (ex is DatasetEditException or IOException)
+            {
+                refused.Add(new RefusedPhoto(fileName, ex.Message));
+            }
+            finally
+            {
+                if (spooled is not null) File.Delete(spooled);
+            }
+        }
+        return new PhotoUploadOutcome(stored, refused);
+    }
+
     /// <summary>A file name safe to keep: the last segment, unsafe characters replaced, an image extension kept.</summary>
     public static string SafeFileName(string fileName)
     {

@@ -146,4 +146,33 @@ public class DatasetEditorTests
 
         await Assert.ThrowsAsync<DatasetEditException>(() => editor.ImportZipAsync(new MemoryStream("not a zip"u8.ToArray())));
     }
+
+    /// <summary>A stream that cannot seek, as a browser upload is.</summary>
+    private sealed class ForwardOnly(byte[] bytes) : MemoryStream(bytes)
+    {
+        public override bool CanSeek => false;
+        public override long Seek(long offset, SeekOrigin loc) => throw new NotSupportedException();
+        public override long Position { get => base.Position; set => throw new NotSupportedException(); }
+    }
+
+    [Fact]
+    public async Task Dropped_files_mix_photos_and_zips_and_a_zip_that_cannot_seek_is_spooled_first()
+    {
+        var root = TestImages.TempDirectory();
+        var editor = new DatasetEditor(root);
+        using var zip = new MemoryStream();
+        using (var archive = new ZipArchive(zip, ZipArchiveMode.Create, leaveOpen: true))
+        {
+            using var entry = archive.CreateEntry("Bags/tote.png").Open();
+            entry.Write(Png(150));
+        }
+        // Into the root: the zip's folders become categories, a loose photo has nowhere to go.
+        var top = await editor.AddFilesAsync(null, [("shop.zip", new ForwardOnly(zip.ToArray())), File("loose.png", Png(151))]);
+        Assert.Equal(["Bags/tote.png"], top.Stored.Select(s => $"{s.Category}/{s.FileName}"));
+        Assert.Equal(["loose.png"], top.Refused.Select(r => r.FileName));
+
+        var inside = await editor.AddFilesAsync("Bags", [File("clutch.png", Png(152)), ("broken.zip", new ForwardOnly("not a zip"u8.ToArray()))]);
+        Assert.Equal(["clutch.png"], inside.Stored.Select(s => s.FileName));
+        Assert.Equal(["broken.zip"], inside.Refused.Select(r => r.FileName));
+    }
 }

@@ -121,7 +121,7 @@ public static class DatasetsApi
 
         api.MapPost("/{id}/photos", UploadAsync)
             .WithName("UploadDatasetPhotos")
-            .WithSummary("Upload photos into a category (`?category=PATH`, multipart field `images`); a .zip among them is unpacked, its folders becoming categories below PATH.")
+            .WithSummary("Upload photos into a category (`?category=PATH`, multipart field `images`); a .zip among them is unpacked, its folders becoming categories below PATH (or below the root when no category is named).")
             .WithDescription("Every file is decoded before it is kept; the answer lists what was stored and what was refused, with the reason, file by file.")
             .DisableAntiforgery()
             .ProducesProblem(StatusCodes.Status400BadRequest)
@@ -151,54 +151,27 @@ public static class DatasetsApi
             return Results.Problem("No file received: send photos (or a .zip of category folders) in the multipart field 'images'.", statusCode: StatusCodes.Status400BadRequest, title: "No photos");
         if (files.Count > MaxFilesPerRequest)
             return Results.Problem($"{files.Count} files in one request; send at most {MaxFilesPerRequest} at a time (or one .zip).", statusCode: StatusCodes.Status413PayloadTooLarge, title: "Too many files");
+        if (string.IsNullOrWhiteSpace(category) && files.Any(f => !f.FileName.EndsWith(".zip", StringComparison.OrdinalIgnoreCase)))
+            return Results.Problem("Say which category the photos go into: ?category=PATH (a .zip alone may go to the root: its folders become categories).", statusCode: StatusCodes.Status400BadRequest, title: "No category");
+        var streams = files.Select(f => (f.FileName, Content: f.OpenReadStream())).ToList();
         try
         {
-            var photos = files.Where(f => !IsZip(f)).ToList();
-            if (photos.Count > 0 && string.IsNullOrWhiteSpace(category))
-                return Results.Problem("Say which category the photos go into: ?category=PATH.", statusCode: StatusCodes.Status400BadRequest, title: "No category");
-            var stored = new List<StoredPhoto>();
-            var refused = new List<RefusedPhoto>();
-            if (photos.Count > 0)
-            {
-                var streams = photos.Select(f => (f.FileName, f.OpenReadStream())).ToList();
-                try
-                {
-                    var outcome = await editor.AddPhotosAsync(category!, streams.Select(s => (s.FileName, (Stream)s.Item2)), cancellationToken);
-                    stored.AddRange(outcome.Stored);
-                    refused.AddRange(outcome.Refused);
-                }
-                finally
-                {
-                    foreach (var (_, stream) in streams) await stream.DisposeAsync();
-                }
-            }
-            foreach (var zip in files.Where(IsZip))
-            {
-                await using var stream = zip.OpenReadStream();
-                try
-                {
-                    var outcome = await editor.ImportZipAsync(stream, category, cancellationToken);
-                    stored.AddRange(outcome.Stored);
-                    refused.AddRange(outcome.Refused.Select(r => r with { FileName = $"{zip.FileName}/{r.FileName}" }));
-                }
-                catch (DatasetEditException ex)
-                {
-                    refused.Add(new RefusedPhoto(zip.FileName, ex.Message));
-                }
-            }
+            var outcome = await editor.AddFilesAsync(category, streams, cancellationToken);
             return Results.Ok(new
             {
-                stored = stored.Select(s => new { category = s.Category, file = s.FileName, sha256 = s.Sha256, alreadyPresent = s.AlreadyPresent }),
-                refused = refused.Select(r => new { file = r.FileName, reason = r.Reason }),
+                stored = outcome.Stored.Select(s => new { category = s.Category, file = s.FileName, sha256 = s.Sha256, alreadyPresent = s.AlreadyPresent }),
+                refused = outcome.Refused.Select(r => new { file = r.FileName, reason = r.Reason }),
             });
         }
         catch (Exception ex) when (ex is DatasetEditException or InvalidPathSegmentException)
         {
             return Results.Problem(ex.Message, statusCode: ex is DatasetItemNotFoundException ? StatusCodes.Status404NotFound : StatusCodes.Status400BadRequest, title: "Upload refused");
         }
+        finally
+        {
+            foreach (var (_, stream) in streams) await stream.DisposeAsync();
+        }
     }
-
-    private static bool IsZip(IFormFile file) => file.FileName.EndsWith(".zip", StringComparison.OrdinalIgnoreCase);
 
     private static IResult Edit(Func<IResult> edit)
     {
