@@ -1,3 +1,4 @@
+using System.IO.Compression;
 using Microsoft.Playwright;
 
 namespace RetailCam.FunctionalTests;
@@ -22,6 +23,17 @@ public class DatasetsPageTests(WebAppFixture app, BrowserFixture browser)
         await page.GetByTestId("dataset-create").ClickAsync();
         await Assertions.Expect(page.GetByTestId("dataset-title")).ToHaveTextAsync("Browser built", new LocatorAssertionsToHaveTextOptions { Timeout = 30_000 });
         var id = new Uri(page.Url).Segments[^1];
+
+        // A zip of category folders dropped before any category exists lands at the root.
+        var zipPath = Path.Combine(TestPhotos.Folder, $"{Guid.NewGuid():N}.zip");
+        using (var archive = ZipFile.Open(zipPath, ZipArchiveMode.Create))
+            archive.CreateEntryFromFile(TestPhotos.Good($"{Guid.NewGuid():N}.png", 9), "Bags/tote.png");
+        await page.Locator("input[type=file]").SetInputFilesAsync(zipPath);
+        await Assertions.Expect(Category(page, "Bags")).ToContainTextAsync("1", new LocatorAssertionsToContainTextOptions { Timeout = 30_000 });
+        await Category(page, "Bags").ClickAsync();
+        await page.GetByTestId("category-delete").ClickAsync();
+        await page.Locator(".mud-dialog .mud-dialog-actions button").Filter(new LocatorFilterOptions { HasText = "Delete" }).ClickAsync();
+        await Assertions.Expect(Category(page, "Bags")).ToHaveCountAsync(0);
 
         foreach (var category in new[] { "Garments/Tops", "Garments/Shoes", "Toys" })
         {
