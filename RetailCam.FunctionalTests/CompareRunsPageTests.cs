@@ -1,7 +1,8 @@
 using System.Net.Http.Json;
-using System.Text.Json;
 using Microsoft.Playwright;
 using RetailCam.Tests.Support;
+
+using static RetailCam.FunctionalTests.HttpJson;
 
 namespace RetailCam.FunctionalTests;
 
@@ -9,9 +10,6 @@ namespace RetailCam.FunctionalTests;
 [Collection(WebCollection.Name)]
 public class CompareRunsPageTests(WebAppFixture app, BrowserFixture browser)
 {
-    private static async Task<JsonElement> Json(HttpResponseMessage response) =>
-        JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone();
-
     private static async Task<string> TrainAsync(HttpClient client, string dataset, int epochs)
     {
         var id = (await Json(await client.PostAsJsonAsync("/api/runs", new { dataset, epochs, batchSize = 16, imageSize = 32, minutes = 0, snapshotEvery = 0, probes = 0 })))

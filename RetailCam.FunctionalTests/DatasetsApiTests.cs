@@ -2,7 +2,8 @@ using System.IO.Compression;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using System.Text.Json;
+
+using static RetailCam.FunctionalTests.HttpJson;
 
 namespace RetailCam.FunctionalTests;
 
@@ -23,9 +24,6 @@ public class DatasetsApiTests(WebAppFixture app)
     }
 
     private static (string, byte[]) Photo(string name, int seed) => (name, File.ReadAllBytes(TestPhotos.Good($"{Guid.NewGuid():N}.png", seed)));
-
-    private static async Task<JsonElement> Json(HttpResponseMessage response) =>
-        JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone();
 
     private static async Task<string> CreateAsync(HttpClient client, string name)
     {

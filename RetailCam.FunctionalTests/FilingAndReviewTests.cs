@@ -4,6 +4,8 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.Playwright;
 
+using static RetailCam.FunctionalTests.HttpJson;
+
 namespace RetailCam.FunctionalTests;
 
 /// <summary>
@@ -13,9 +15,6 @@ namespace RetailCam.FunctionalTests;
 [Collection(WebCollection.Name)]
 public class FilingAndReviewTests(WebAppFixture app, BrowserFixture browser)
 {
-    private static async Task<JsonElement> Json(HttpResponseMessage response) =>
-        JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone();
-
     private static async Task<JsonElement> PredictAsync(HttpClient client, string path)
     {
         var form = new MultipartFormDataContent();

@@ -4,15 +4,14 @@ using System.Text.Json;
 using RetailCam.Engine.Data;
 using RetailCam.Tests.Support;
 
+using static RetailCam.FunctionalTests.HttpJson;
+
 namespace RetailCam.FunctionalTests;
 
 /// <summary>Runs started over REST from an app dataset: each records the dataset version it trained on.</summary>
 [Collection(WebCollection.Name)]
 public class RunsApiTests(WebAppFixture app)
 {
-    private static async Task<JsonElement> Json(HttpResponseMessage response) =>
-        JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone();
-
     private static async Task<JsonElement> WaitFinishedAsync(HttpClient client, string id)
     {
         var deadline = DateTime.UtcNow.AddMinutes(5);

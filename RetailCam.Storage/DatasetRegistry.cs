@@ -36,10 +36,8 @@ public sealed class DatasetRegistry(DataRootLayout layout, IDbContextFactory<Ret
     {
         name = CheckName(name);
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        var taken = (await db.Datasets.Select(d => d.Id).ToListAsync(cancellationToken)).ToHashSet(StringComparer.OrdinalIgnoreCase);
-        var stem = Slug(name);
-        var id = stem;
-        for (var n = 2; taken.Contains(id) || Directory.Exists(Path.Combine(layout.DatasetsFolder, id)); n++) id = $"{stem}-{n}";
+        // A folder left under datasets/ by hand is taken too: a new dataset never adopts its photos.
+        var id = await FreeIdAsync(db, name, id => Directory.Exists(Path.Combine(layout.DatasetsFolder, id)), cancellationToken);
         var folder = layout.DatasetFolder(id);
         Directory.CreateDirectory(folder);
         var row = new DatasetEntity { Id = id, Name = name, Folder = folder, CreatedUtc = DateTime.UtcNow };
@@ -60,10 +58,7 @@ public sealed class DatasetRegistry(DataRootLayout layout, IDbContextFactory<Ret
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         if (await db.Datasets.AnyAsync(d => d.Folder == folder, cancellationToken))
             throw new DatasetEditException($"'{folder}' is already a dataset.");
-        var taken = (await db.Datasets.Select(d => d.Id).ToListAsync(cancellationToken)).ToHashSet(StringComparer.OrdinalIgnoreCase);
-        var stem = Slug(name);
-        var id = stem;
-        for (var n = 2; taken.Contains(id); n++) id = $"{stem}-{n}";
+        var id = await FreeIdAsync(db, name, _ => false, cancellationToken);
         var row = new DatasetEntity { Id = id, Name = name, Folder = folder, Registered = true, CreatedUtc = DateTime.UtcNow };
         db.Datasets.Add(row);
         await db.SaveChangesAsync(cancellationToken);
@@ -73,6 +68,16 @@ public sealed class DatasetRegistry(DataRootLayout layout, IDbContextFactory<Ret
     /// <summary>The editor of a dataset's tree, or null for an unknown id.</summary>
     public async Task<DatasetEditor?> EditorAsync(string id, CancellationToken cancellationToken = default) =>
         await FindAsync(id, cancellationToken) is { } dataset ? new DatasetEditor(dataset.Folder, decoder) : null;
+
+    /// <summary>The name's slug, numbered (-2, -3, …) past the ids in use and those <paramref name="alsoTaken"/> says are.</summary>
+    private static async Task<string> FreeIdAsync(RetailCamDbContext db, string name, Func<string, bool> alsoTaken, CancellationToken cancellationToken)
+    {
+        var taken = (await db.Datasets.Select(d => d.Id).ToListAsync(cancellationToken)).ToHashSet(StringComparer.OrdinalIgnoreCase);
+        var stem = Slug(name);
+        var id = stem;
+        for (var n = 2; taken.Contains(id) || alsoTaken(id); n++) id = $"{stem}-{n}";
+        return id;
+    }
 
     private static DatasetSummary Summary(DatasetEntity row) => new(row.Id, row.Name, row.Folder, row.Registered, row.CreatedUtc);
 

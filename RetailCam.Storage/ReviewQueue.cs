@@ -71,7 +71,13 @@ public sealed class ReviewQueue(IDbContextFactory<RetailCamDbContext> contexts, 
     private async Task<ReviewItemEntity> OpenRowAsync(Guid id, CancellationToken cancellationToken)
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        var row = await db.ReviewItems.AsNoTracking().SingleOrDefaultAsync(r => r.Id == id, cancellationToken)
+        return await OpenRowAsync(db, id, cancellationToken);
+    }
+
+    /// <summary>The item, tracked by <paramref name="db"/>; unknown or already answered items throw.</summary>
+    private static async Task<ReviewItemEntity> OpenRowAsync(RetailCamDbContext db, Guid id, CancellationToken cancellationToken)
+    {
+        var row = await db.ReviewItems.SingleOrDefaultAsync(r => r.Id == id, cancellationToken)
             ?? throw new Engine.Data.DatasetItemNotFoundException($"There is no review item {id}.");
         return row.Resolution is null ? row : throw new Engine.Data.DatasetEditException($"Review item {id} was already answered ({row.Resolution}).");
     }
@@ -79,9 +85,7 @@ public sealed class ReviewQueue(IDbContextFactory<RetailCamDbContext> contexts, 
     private async Task ResolveAsync(Guid id, string resolution, string? by, CancellationToken cancellationToken)
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        var row = await db.ReviewItems.SingleOrDefaultAsync(r => r.Id == id, cancellationToken)
-            ?? throw new Engine.Data.DatasetItemNotFoundException($"There is no review item {id}.");
-        if (row.Resolution is not null) throw new Engine.Data.DatasetEditException($"Review item {id} was already answered ({row.Resolution}).");
+        var row = await OpenRowAsync(db, id, cancellationToken);
         row.Resolution = resolution;
         row.ResolvedUtc = DateTime.UtcNow;
         row.ResolvedBy = by;

@@ -85,7 +85,7 @@ public static class DatasetsApi
         api.MapGet("/{id}/photo", async (string id, string category, string file, DatasetRegistry registry, CancellationToken cancellationToken) =>
         {
             if (await registry.EditorAsync(id, cancellationToken) is not { } editor) return UnknownDataset(id);
-            return Edit(() => Results.File(editor.PhotoPath(category, file), ContentTypeOf(Path.GetExtension(file))));
+            return Edit(() => Results.File(editor.PhotoPath(category, file), ImageContentTypes.OfExtension(Path.GetExtension(file))));
         })
             .WithName("GetDatasetPhoto")
             .WithSummary("One photo of a dataset, as stored.");
@@ -189,15 +189,4 @@ public static class DatasetsApi
 
     private static IResult UnknownDataset(string id) =>
         Results.Problem($"There is no dataset '{(id.Length > 60 ? id[..60] + "…" : id)}'.", statusCode: StatusCodes.Status404NotFound, title: "Unknown dataset");
-
-    private static string ContentTypeOf(string extension) => extension.ToLowerInvariant() switch
-    {
-        ".jpg" or ".jpeg" => "image/jpeg",
-        ".png" => "image/png",
-        ".webp" => "image/webp",
-        ".gif" => "image/gif",
-        ".bmp" => "image/bmp",
-        ".tif" or ".tiff" => "image/tiff",
-        _ => "application/octet-stream",
-    };
 }

@@ -35,7 +35,7 @@ public static class PredictApi
         {
             if (!UploadStore.IsValidHash(hash) || await uploads.FindAsync(hash, cancellationToken) is not { } upload) return NotFound(hash);
             var bytes = await uploads.ReadBytesAsync(hash, cancellationToken);
-            return bytes is null ? NotFound(hash) : Results.File(bytes, ContentTypeOf(upload.Format));
+            return bytes is null ? NotFound(hash) : Results.File(bytes, ImageContentTypes.OfFormat(upload.Format));
         })
             .WithName("GetUpload")
             .WithSummary("An uploaded photo's bytes, by SHA-256.");
@@ -154,17 +154,6 @@ public static class PredictApi
             return Results.Problem($"class must lie in [0, {found.Categories.Count - 1}] for model {found.Id}.", statusCode: StatusCodes.Status400BadRequest);
         return null;
     }
-
-    private static string ContentTypeOf(string format) => format.ToUpperInvariant() switch
-    {
-        "PNG" => "image/png",
-        "JPEG" or "JPG" => "image/jpeg",
-        "GIF" => "image/gif",
-        "WEBP" => "image/webp",
-        "BMP" => "image/bmp",
-        "TIFF" => "image/tiff",
-        _ => "application/octet-stream",
-    };
 
     private static IResult NotFound(string hash) =>
         Results.Problem($"No uploaded photo has hash '{hash}'.", statusCode: StatusCodes.Status404NotFound, title: "Not found");
