@@ -10,7 +10,7 @@ public class CataloguePageTests(WebAppFixture app, BrowserFixture browser)
     {
         var folder = Path.Combine(app.DataRoot, "photos", "summer");
         Directory.CreateDirectory(folder);
-        for (var i = 0; i < 3; i++) File.Copy(TestPhotos.Good($"summer-{i}.png", 20 + i), Path.Combine(folder, $"photo-{i}.png"), overwrite: true);
+        for (var i = 0; i < 3; i++) File.Copy(TestPhotos.Good($"summer-{i}.png", 70 + i), Path.Combine(folder, $"photo-{i}.png"), overwrite: true);
         File.Copy(TestPhotos.NotAnImage(), Path.Combine(folder, "broken.jpg"), overwrite: true);
 
         var page = await browser.Browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 900 } });
@@ -32,6 +32,13 @@ public class CataloguePageTests(WebAppFixture app, BrowserFixture browser)
         Assert.Equal(5, lines.Count);
         Assert.Contains(lines, l => l.StartsWith("broken.jpg,", StringComparison.Ordinal) && l.Contains("not an image"));
         Assert.Equal(3, lines.Count(l => l.StartsWith("photo-", StringComparison.Ordinal) && l.Contains("Apparel") | l.Contains("Footwear")));
+
+        // The tiny model is unsure of every photo: each waits for a reviewer under its name in the folder.
+        await Assertions.Expect(page.GetByTestId("catalogue-queued")).ToContainTextAsync("3 unsure");
+        var review = await page.APIRequest.GetAsync(new Uri(app.BaseAddress, "api/review").ToString());
+        using var open = System.Text.Json.JsonDocument.Parse(await review.TextAsync());
+        var queued = open.RootElement.EnumerateArray().Where(r => r.GetProperty("source").GetString() == "catalogue").Select(r => r.GetProperty("file").GetString()).ToList();
+        Assert.Equal(["photo-0.png", "photo-1.png", "photo-2.png"], queued.Order());
     }
 
     [Fact]

@@ -95,4 +95,44 @@ public class PredictPageTests(WebAppFixture app, BrowserFixture browser)
         Assert.Equal(1, await page.GetByTestId("result-card").CountAsync());
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(BrowserFixture.ScreenshotFolder, "predict-errors.png"), FullPage = true });
     }
+
+    [Fact]
+    public async Task The_product_mask_layer_is_shown_on_demand_and_clears_the_boxed_products()
+    {
+        var page = await OpenPredictAsync();
+        await page.Locator("input[type=file]").SetInputFilesAsync(TestPhotos.Good("masked.png", 8));
+        var card = page.GetByTestId("result-card").First;
+        await card.WaitForAsync(new LocatorWaitForOptions { Timeout = 60_000 });
+        Assert.Equal(0, await card.GetByTestId("mask").CountAsync());
+
+        await page.GetByTestId("mask-toggle").ClickAsync();
+        await WaitForImageAsync(page, "[data-testid=mask]");
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(BrowserFixture.ScreenshotFolder, "predict-mask.png"), FullPage = true });
+
+        // The layer is clear inside the map's boxes' regions and dims what lies outside every box.
+        var maskUrl = (await card.GetByTestId("mask").GetAttributeAsync("src"))!;
+        var response = await page.APIRequest.GetAsync(new Uri(app.BaseAddress, maskUrl).ToString());
+        Assert.Equal("image/png", response.Headers["content-type"]);
+        using var layer = SixLabors.ImageSharp.Image.Load<SixLabors.ImageSharp.PixelFormats.Rgba32>(await response.BodyAsync());
+        var summaryUrl = maskUrl.Replace("/mask.png?", ".json?", StringComparison.Ordinal);
+        using var summary = System.Text.Json.JsonDocument.Parse(await (await page.APIRequest.GetAsync(new Uri(app.BaseAddress, summaryUrl).ToString())).TextAsync());
+        var width = summary.RootElement.GetProperty("width").GetInt32();
+        var boxes = summary.RootElement.GetProperty("boxes").EnumerateArray().ToList();
+        Assert.NotEmpty(boxes);
+        var scale = (double)layer.Width / width;
+        var clear = 0;
+        for (var y = 0; y < layer.Height; y++)
+        for (var x = 0; x < layer.Width; x++)
+        {
+            if (layer[x, y].A == 255) continue; // outline
+            var inBox = boxes.Any(b => x >= b.GetProperty("xMin").GetInt32() * scale - 1 && x <= b.GetProperty("xMax").GetInt32() * scale + 1
+                && y >= b.GetProperty("yMin").GetInt32() * scale - 1 && y <= b.GetProperty("yMax").GetInt32() * scale + 1);
+            if (layer[x, y].A == 0) { clear++; Assert.True(inBox, $"clear pixel ({x}, {y}) outside every box"); }
+        }
+        Assert.True(clear > 0, "the product itself is shown clear");
+
+        var hash = maskUrl.Split('/')[3];
+        Assert.Equal(404, (await page.APIRequest.GetAsync(new Uri(app.BaseAddress, $"/api/maps/{new string('a', 64)}/mask.png?class=0").ToString())).Status);
+        Assert.Equal(400, (await page.APIRequest.GetAsync(new Uri(app.BaseAddress, $"/api/maps/{hash}/mask.png?class=0&method=nope").ToString())).Status);
+    }
 }

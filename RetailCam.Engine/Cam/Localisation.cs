@@ -94,12 +94,35 @@ public static class Localisation
     /// largest one, so one photo of two shirts gives two boxes but speckle gives none.
     /// </summary>
     public static IReadOnlyList<MapRegion> ProductRegions(ReadOnlySpan<float> map, int width, int height,
-        double thresholdFraction = DefaultThresholdFraction, double minAreaFraction = 0.25)
+        double thresholdFraction = DefaultThresholdFraction, double minAreaFraction = DefaultMinAreaFraction) =>
+        ProductLabels(map, width, height, thresholdFraction, minAreaFraction, out _).Select(r => r.Region).ToList();
+
+    public const double DefaultMinAreaFraction = 0.25;
+
+    private static List<(int Label, MapRegion Region)> ProductLabels(ReadOnlySpan<float> map, int width, int height,
+        double thresholdFraction, double minAreaFraction, out int[] labels)
     {
-        var regions = Regions(map, width, height, thresholdFraction);
+        var regions = Label(map, width, height, thresholdFraction, out labels);
         if (regions.Count == 0) return regions;
-        var minimum = regions[0].PixelCount * minAreaFraction;
-        return regions.Where(r => r.PixelCount >= minimum).ToList();
+        var minimum = regions[0].Region.PixelCount * minAreaFraction;
+        return regions.Where(r => r.Region.PixelCount >= minimum).ToList();
+    }
+
+    /// <summary>
+    /// The products' mask of a class map at feature resolution, on the grid its heat map and boxes are
+    /// drawn at (see <see cref="ProductBoxes"/>): exactly the pixels of the regions that become boxes,
+    /// so the mask and the boxes always agree. Row-major, <c>GridWidth × GridHeight</c>.
+    /// </summary>
+    public static (bool[] Mask, int GridWidth, int GridHeight) ProductMask(ReadOnlySpan<float> map, int width, int height, int photoWidth, int photoHeight,
+        double thresholdFraction = DefaultThresholdFraction, int maxSide = ClassMapOverlay.MaxTransparentSide)
+    {
+        var (gridWidth, gridHeight) = ClassMapOverlay.TransparentSize(photoWidth, photoHeight, maxSide);
+        var upsampled = MapUpsampling.Bilinear(map, width, height, gridWidth, gridHeight);
+        var products = ProductLabels(upsampled, gridWidth, gridHeight, thresholdFraction, DefaultMinAreaFraction, out var labels)
+            .Select(r => r.Label).ToHashSet();
+        var mask = new bool[labels.Length];
+        for (var i = 0; i < labels.Length; i++) mask[i] = labels[i] != 0 && products.Contains(labels[i]);
+        return (mask, gridWidth, gridHeight);
     }
 
     /// <summary>

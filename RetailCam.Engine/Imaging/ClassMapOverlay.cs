@@ -90,6 +90,32 @@ public static class ClassMapOverlay
     }
 
     /// <summary>
+    /// A product mask as a transparent layer: outside the mask the photo is dimmed, inside it is clear,
+    /// and the mask's edge is drawn in white, so the product stands out the way a cut-out would.
+    /// </summary>
+    public static Image<Rgba32> RenderMask(ReadOnlySpan<bool> mask, int width, int height, float dimming = 0.6f)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(width, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(height, 1);
+        if (mask.Length != width * height) throw new ArgumentException($"The mask has {mask.Length} values, expected {width}×{height}.", nameof(mask));
+        CheckOpacity(dimming);
+        var outside = new Rgba32(0, 0, 0, (byte)MathF.Round(dimming * 255));
+        var edge = new Rgba32(255, 255, 255, 255);
+        var result = new Image<Rgba32>(width, height);
+        for (var y = 0; y < height; y++)
+        for (var x = 0; x < width; x++)
+        {
+            var i = y * width + x;
+            if (!mask[i]) { result[x, y] = outside; continue; }
+            // A mask pixel with a 4-neighbour outside the mask (or at the border) is the outline.
+            var isEdge = x == 0 || y == 0 || x == width - 1 || y == height - 1
+                || !mask[i - 1] || !mask[i + 1] || !mask[i - width] || !mask[i + width];
+            result[x, y] = isEdge ? edge : default;
+        }
+        return result;
+    }
+
+    /// <summary>
     /// Longest side of a transparent heat map sent to a browser. The map is a bilinear upsampling of
     /// a 14×14 (or so) class map, so it holds no detail a browser's own scaling would lose; colouring
     /// and PNG-encoding it at full photo size was most of the upload → overlay time (docs/BENCHMARKS.md).

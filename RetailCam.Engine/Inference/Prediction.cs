@@ -27,6 +27,10 @@ public sealed record ClassMapView(int ClassIndex, string Category, ClassMapMetho
     public IReadOnlyList<ProductBox> FindBoxes(int photoWidth, int photoHeight, double threshold, double probability) =>
         Localisation.ProductBoxes(Values, Width, Height, photoWidth, photoHeight, threshold)
             .Select(box => ProductBox.From(box, Category, probability)).ToList();
+
+    /// <summary>The pixels of those products (<see cref="Localisation.ProductMask"/>), on the grid the heat map is drawn at.</summary>
+    public (bool[] Mask, int GridWidth, int GridHeight) FindMask(int photoWidth, int photoHeight, double threshold) =>
+        Localisation.ProductMask(Values, Width, Height, photoWidth, photoHeight, threshold);
 }
 
 /// <summary>What the engine says about one photo.</summary>

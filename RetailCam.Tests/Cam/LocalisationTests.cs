@@ -159,4 +159,42 @@ public class LocalisationTests
         Assert.All(hot, p => Assert.True(box.Contains(p.X, p.Y), $"hot pixel {p} outside {box}"));
         Assert.Equal((hot.Min(p => p.X), hot.Min(p => p.Y), hot.Max(p => p.X) + 1, hot.Max(p => p.Y) + 1), (box.XMin, box.YMin, box.XMax, box.YMax));
     }
+
+    [Fact]
+    public void The_product_mask_holds_exactly_the_regions_that_become_boxes()
+    {
+        // Two products (hot cells far apart) and one speck below a quarter of the largest: two boxes, and
+        // the mask is their pixels, nothing of the speck and nothing between them.
+        var map = new float[8 * 8];
+        map[1 * 8 + 1] = 1f; map[1 * 8 + 2] = 1f; map[2 * 8 + 1] = 1f; map[2 * 8 + 2] = 1f;
+        map[5 * 8 + 5] = 1f; map[5 * 8 + 6] = 1f; map[6 * 8 + 5] = 1f; map[6 * 8 + 6] = 1f;
+        map[1 * 8 + 6] = 0.55f;
+        var boxes = Localisation.ProductBoxes(map, 8, 8, 160, 160, 0.5);
+        var (mask, width, height) = Localisation.ProductMask(map, 8, 8, 160, 160, 0.5);
+
+        Assert.Equal(2, boxes.Count);
+        Assert.Equal((160, 160), (width, height));
+        var masked = Enumerable.Range(0, mask.Length).Where(i => mask[i]).Select(i => (X: i % width, Y: i / width)).ToList();
+        Assert.All(masked, p => Assert.True(boxes.Any(b => b.Contains(p.X, p.Y)), $"mask pixel {p} outside every box"));
+        foreach (var box in boxes)
+        {
+            var inside = masked.Where(p => box.Contains(p.X, p.Y)).ToList();
+            Assert.Equal((box.XMin, box.YMin, box.XMax, box.YMax), (inside.Min(p => p.X), inside.Min(p => p.Y), inside.Max(p => p.X) + 1, inside.Max(p => p.Y) + 1));
+        }
+        Assert.False(mask[30 * width + 130], "the speck is not a product");
+        Assert.False(mask[80 * width + 80], "nothing between the products");
+    }
+
+    [Fact]
+    public void The_mask_layer_dims_the_background_clears_the_product_and_outlines_it()
+    {
+        var mask = new bool[10 * 10];
+        for (var y = 3; y < 7; y++) for (var x = 3; x < 7; x++) mask[y * 10 + x] = true;
+        using var layer = ClassMapOverlay.RenderMask(mask, 10, 10, dimming: 0.5f);
+
+        Assert.Equal(new SixLabors.ImageSharp.PixelFormats.Rgba32(0, 0, 0, 128), layer[0, 0]);
+        Assert.Equal(new SixLabors.ImageSharp.PixelFormats.Rgba32(255, 255, 255, 255), layer[3, 3]);
+        Assert.Equal(0, layer[4, 4].A);
+        Assert.Throws<ArgumentException>(() => ClassMapOverlay.RenderMask(mask, 9, 10));
+    }
 }

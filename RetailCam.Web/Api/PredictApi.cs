@@ -73,6 +73,16 @@ public static class PredictApi
             .WithName("GetClassMapSummary")
             .WithSummary("What a class map shows besides its pixels: the class's probability under the model and the boxes found on that map.");
 
+        api.MapGet("/maps/{hash}/mask.png", async (string hash, string? model, int @class, string? method, PredictionService service, UploadStore uploads, CancellationToken cancellationToken) =>
+        {
+            if (!UploadStore.IsValidHash(hash) || await uploads.FindAsync(hash, cancellationToken) is null) return NotFound(hash);
+            if (!TryParse(method, null, out var kind, out _, out var problem)) return problem!;
+            if (await ResolveModelAsync(service, model, @class, cancellationToken) is { } refused) return refused;
+            return Results.File(await service.RenderMaskAsync(hash, model, @class, kind, cancellationToken), "image/png");
+        })
+            .WithName("GetProductMask")
+            .WithSummary("The products' mask of a class map as a transparent PNG: the background dimmed, each product clear with a white outline (the regions its boxes come from).");
+
         api.MapGet("/maps/{hash}/overlay.png", async (string hash, string? model, int @class, string? method, string? colour, float? opacity, bool? boxes,
             PredictionService service, UploadStore uploads, CancellationToken cancellationToken) =>
         {

@@ -19,6 +19,10 @@ public sealed class CatalogueJob
     public required int Total { get; init; }
     public int Done => results.Count;
     public int Failed => results.Count(r => r.Outcome.Prediction is null);
+    /// <summary>Photos whose prediction was unsure and now wait in the review queue.</summary>
+    public int QueuedForReview => queuedForReview;
+    private int queuedForReview;
+    internal void CountQueued() => Interlocked.Increment(ref queuedForReview);
     public bool Finished { get; internal set; }
     public string? Error { get; internal set; }
     public DateTimeOffset Started { get; } = DateTimeOffset.UtcNow;
@@ -67,7 +71,11 @@ public sealed class CatalogueJobs(PredictionService predictions, IOptions<Engine
                 // The whole job is answered by the model it started with, whatever is chosen meanwhile.
                 await foreach (var outcome in categoriser.CategoriseAsync(files, new PredictRequestOptions { ModelId = model.Id }, job.Cancellation.Token))
                 {
-                    job.Add(Path.GetRelativePath(folder, outcome.Path).Replace('\\', '/'), outcome);
+                    var name = Path.GetRelativePath(folder, outcome.Path).Replace('\\', '/');
+                    job.Add(name, outcome);
+                    // The reviewer sees the name within the job's folder, not the server's path.
+                    if (outcome.Prediction is { } prediction && await OfferForReviewAsync(outcome.Path, prediction with { Source = name }, job.Cancellation.Token))
+                        job.CountQueued();
                     Progressed?.Invoke(job);
                 }
             }
@@ -87,5 +95,19 @@ public sealed class CatalogueJobs(PredictionService predictions, IOptions<Engine
             }
         });
         return job;
+    }
+
+    /// <summary>An unsure answer goes to the review queue; a photo that cannot be kept is logged and the job goes on.</summary>
+    private async Task<bool> OfferForReviewAsync(string path, Prediction prediction, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await predictions.OfferForReviewAsync(path, prediction, "catalogue", cancellationToken) is not null;
+        }
+        catch (IOException ex)
+        {
+            logger.LogWarning(ex, "Could not queue {Path} for review", path);
+            return false;
+        }
     }
 }

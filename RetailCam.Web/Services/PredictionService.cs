@@ -22,6 +22,9 @@ public sealed record PhotoResult(string ContentHash, string FileName, Prediction
     public string MapUrl(int classIndex, ClassMapMethod method, string colourMap) =>
         MapUrls.Map(ContentHash, Prediction.ModelId, classIndex, method, colourMap);
 
+    public string MaskUrl(int classIndex, ClassMapMethod method) =>
+        $"/api/maps/{ContentHash}/mask.png?model={Uri.EscapeDataString(Prediction.ModelId)}&class={classIndex}&method={Uri.EscapeDataString(method.Name)}";
+
     public string OverlayUrl(int classIndex, ClassMapMethod method, string colourMap, double opacity, bool boxes) =>
         $"/api/maps/{ContentHash}/overlay.png?model={Uri.EscapeDataString(Prediction.ModelId)}&class={classIndex}&method={Uri.EscapeDataString(method.Name)}&colour={colourMap}" +
         $"&opacity={opacity.ToString("0.##", System.Globalization.CultureInfo.InvariantCulture)}&boxes={(boxes ? "true" : "false")}";
@@ -159,6 +162,17 @@ public sealed class PredictionService
         return new PhotoResult(upload.ContentHash, fileName, prediction) { Review = review };
     }
 
+    /// <summary>
+    /// Queues a bulk job's prediction for review when it is unsure, keeping the photo as an upload first so
+    /// the reviewer sees it and its class map and filing can copy it; returns the item, or null when sure enough.
+    /// </summary>
+    public async Task<ReviewItem?> OfferForReviewAsync(string path, Prediction prediction, string source, CancellationToken cancellationToken = default)
+    {
+        if (!ReviewQueue.NeedsReview(prediction)) return null;
+        var upload = await uploads.SaveAsync(await File.ReadAllBytesAsync(path, cancellationToken), prediction.Source, cancellationToken);
+        return await reviews.OfferAsync(prediction, upload.ContentHash, source, cancellationToken);
+    }
+
     /// <summary>Predicts a photo already kept (with another model, or when a history entry is reopened); not recorded again.</summary>
     public async Task<PhotoResult> PredictStoredAsync(string hash, string fileName, PredictRequestOptions? options = null, CancellationToken cancellationToken = default)
     {
@@ -251,6 +265,20 @@ public sealed class PredictionService
         var probability = prediction.Probabilities[classIndex];
         return new ClassMapSummary(hash, model.Id, classIndex, map.Category, method, probability,
             prediction.Width, prediction.Height, map.FindBoxes(prediction.Width, prediction.Height, predictorOptions.BoxThreshold, probability));
+    }
+
+    /// <summary>The products' mask of one class map as a transparent layer (background dimmed, outline drawn), on the heat map's grid.</summary>
+    public async Task<byte[]> RenderMaskAsync(string hash, string? modelId, int classIndex, ClassMapMethod method, CancellationToken cancellationToken)
+    {
+        var model = await RequireModelAsync(modelId, cancellationToken);
+        var key = $"{MapKey(model, hash, classIndex, method)}|mask";
+        if (mapCache.TryGetValue(key, out var cached)) return cached;
+        var prediction = await ComputeMapAsync(model, hash, classIndex, method, cancellationToken);
+        var (mask, width, height) = prediction.Maps[0].FindMask(prediction.Width, prediction.Height, predictorOptions.BoxThreshold);
+        using var image = ClassMapOverlay.RenderMask(mask, width, height);
+        var png = ClassMapOverlay.EncodePng(image);
+        Remember(mapCache, mapCacheOrder, key, png);
+        return png;
     }
 
     /// <summary>The photo with the map blended in and the boxes drawn, under the named model (the serving one when null): the file a user downloads.</summary>

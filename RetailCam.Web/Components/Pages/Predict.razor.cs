@@ -14,6 +14,7 @@ public partial class Predict
     private ClassMapMethod method = ClassMapMethods.Default;
     private string colourMap = "jet";
     private bool showBoxes = true;
+    private bool showMask;
     private bool dragging;
     private int busy;
 
