@@ -1,15 +1,14 @@
 using System.IO.Compression;
 using Microsoft.Playwright;
 
+using static RetailCam.FunctionalTests.PageControls;
+
 namespace RetailCam.FunctionalTests;
 
 /// <summary>A dataset built in the browser: created, categories added, photos dropped in (one bad), moved, a category renamed and deleted.</summary>
 [Collection(WebCollection.Name)]
 public class DatasetsPageTests(WebAppFixture app, BrowserFixture browser)
 {
-    private static ILocator Input(IPage page, string testId) =>
-        page.Locator($"input[data-testid={testId}], [data-testid={testId}] input").First;
-
     private static ILocator Category(IPage page, string path) => page.Locator($"[data-testid=category-item][data-path='{path}']");
 
     [Fact]

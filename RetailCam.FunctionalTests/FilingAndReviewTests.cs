@@ -5,6 +5,7 @@ using System.Text.Json;
 using Microsoft.Playwright;
 
 using static RetailCam.FunctionalTests.HttpJson;
+using static RetailCam.FunctionalTests.PageControls;
 
 namespace RetailCam.FunctionalTests;
 
@@ -33,13 +34,6 @@ public class FilingAndReviewTests(WebAppFixture app, BrowserFixture browser)
         foreach (var top in prediction.GetProperty("top").EnumerateArray())
             await client.PostAsync($"/api/datasets/{id}/categories?path={Uri.EscapeDataString(top.GetProperty("category").GetString()!)}", null);
         return id;
-    }
-
-    private static async Task ChooseAsync(IPage page, ILocator select, string option)
-    {
-        await select.ClickAsync();
-        await page.Locator(".mud-popover-open .mud-list-item").Filter(new LocatorFilterOptions { HasText = option }).ClickAsync();
-        await Assertions.Expect(page.Locator(".mud-popover-open .mud-list-item")).ToHaveCountAsync(0);
     }
 
     [Fact]

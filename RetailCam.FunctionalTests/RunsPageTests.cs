@@ -1,6 +1,8 @@
 using Microsoft.Playwright;
 using RetailCam.Tests.Support;
 
+using static RetailCam.FunctionalTests.PageControls;
+
 namespace RetailCam.FunctionalTests;
 
 [Collection(WebCollection.Name)]
@@ -13,9 +15,6 @@ public class RunsPageTests(WebAppFixture app, BrowserFixture browser)
         new SyntheticShapes(72, 32, seed: 31).WritePngTree(root);
         return root;
     }
-
-    private static ILocator Input(IPage page, string testId) =>
-        page.Locator($"input[data-testid={testId}], [data-testid={testId}] input").First;
 
     [Fact]
     public async Task A_run_started_in_the_page_shows_growing_curves_and_a_filmstrip_that_changes_and_a_late_viewer_sees_the_same_history()

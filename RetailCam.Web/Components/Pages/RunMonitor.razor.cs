@@ -60,6 +60,9 @@ public partial class RunMonitor
         lastStoredStep = lastBatch?.Step ?? -1;
     }
 
+    /// <summary>Training has ended but the job is still at work: tuning serving on the validation split, storing its summary.</summary>
+    private bool Finishing => live is not null && status is RunStatus.Completed or RunStatus.Stopped;
+
     protected override void OnAfterRender(bool firstRender)
     {
         if (firstRender && live is not null)
@@ -111,7 +114,10 @@ public partial class RunMonitor
                 await confusionChart.React();
                 await perClassChart.React();
             }
-            if (batches.Count > 0 || other) StateHasChanged();
+            // The run's status turns final before the job has tuned serving and stored its summary; say when it is all done.
+            var wasFinishing = Finishing;
+            if (live is not null && Runs.Live(RunId) is null) live = null;
+            if (batches.Count > 0 || other || wasFinishing != Finishing) StateHasChanged();
         }
         finally
         {

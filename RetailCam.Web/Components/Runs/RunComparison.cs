@@ -6,8 +6,8 @@ using RetailCam.Storage;
 
 namespace RetailCam.Web.Components.Runs;
 
-/// <summary>One run as a comparison needs it: its stored row, epoch metrics, and (when its folder has one) run.json.</summary>
-public sealed record ComparedRun(RunRecordEntity Record, RunRecord? Folder)
+/// <summary>One run as a comparison needs it: its stored row, epoch metrics, and (when its folder has them) run.json and the dataset manifest.</summary>
+public sealed record ComparedRun(RunRecordEntity Record, RunRecord? Folder, RetailCam.Engine.Data.DatasetManifest? Manifest = null)
 {
     public string Id => Record.Id;
 
@@ -55,13 +55,27 @@ public sealed class RunComparison(IReadOnlyList<ComparedRun> runs)
             .OrderByDescending(s => s.Differs).ThenBy(s => s.Setting, StringComparer.Ordinal).ToList();
     }
 
-    private static Dictionary<string, string> Flatten(ComparedRun run)
+    /// <summary>How each run's photos differ from the first run's (from their manifests): what a retrain after filing adds.</summary>
+    public static string DatasetChange(ComparedRun first, ComparedRun run)
+    {
+        if (ReferenceEquals(first, run)) return "(baseline)";
+        if (first.Manifest is null || run.Manifest is null) return "—";
+        var (added, removed, changed) = run.Manifest.Since(first.Manifest);
+        if (added.Count + removed.Count + changed.Count == 0) return "same photos";
+        static string Part(string sign, IReadOnlyList<string> files) =>
+            files.Count == 0 ? "" : $"{sign}{files.Count} ({string.Join(", ", files.Take(3))}{(files.Count > 3 ? ", …" : "")}) ";
+        return (Part("+", added) + Part("−", removed) + Part("~", changed)).Trim();
+    }
+
+    private Dictionary<string, string> Flatten(ComparedRun run)
     {
         var values = new Dictionary<string, string>(StringComparer.Ordinal)
         {
             ["dataFolder"] = run.Record.DataFolder,
             ["backbone"] = run.Record.Backbone,
-            ["datasetVersion"] = run.Record.DatasetVersion is { } v ? v[..Math.Min(12, v.Length)] : "—",
+            // The manifest is written when the run starts; the row learns the version only once the run has finished.
+            ["datasetVersion"] = (run.Manifest?.Version ?? run.Record.DatasetVersion) is { } v ? v[..Math.Min(12, v.Length)] : "—",
+            ["datasetSinceFirst"] = DatasetChange(Runs[0], run),
             ["bestValidationAccuracy"] = run.Record.BestAccuracy?.ToString("P2", System.Globalization.CultureInfo.InvariantCulture) ?? "—",
         };
         // The plan's options are what the run trained with; older runs have only the settings asked for.
