@@ -37,6 +37,44 @@ public sealed class BrowserFixture : IAsyncLifetime
         });
     }
 
+    private readonly Dictionary<(Uri, string), string> signedIn = [];
+
+    /// <summary>A page of its own browser context, signed in to the app (as its admin unless another member is named).</summary>
+    public async Task<IPage> NewPageAsync(WebAppFixture app, BrowserNewPageOptions? options = null, string userName = WebAppFixture.AdminName)
+    {
+        var context = await NewContextAsync(app, options?.ViewportSize, userName);
+        return await context.NewPageAsync();
+    }
+
+    /// <summary>
+    /// A browser context carrying the member's sign-in cookie. The first one signs in through the real
+    /// login page; later ones reuse its cookies, so each test does not sign in again.
+    /// </summary>
+    public async Task<IBrowserContext> NewContextAsync(WebAppFixture app, ViewportSize? viewport = null, string userName = WebAppFixture.AdminName)
+    {
+        // The browser tests share one collection, so they never sign in at the same time.
+        if (!signedIn.TryGetValue((app.BaseAddress, userName), out var state))
+        {
+            await using var context = await Browser.NewContextAsync();
+            var page = await context.NewPageAsync();
+            await SignInAsync(page, app.BaseAddress, userName, WebAppFixture.Password);
+            await Assertions.Expect(page).Not.ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/account/login"));
+            state = await context.StorageStateAsync();
+            signedIn[(app.BaseAddress, userName)] = state;
+        }
+        return await Browser.NewContextAsync(new BrowserNewContextOptions { StorageState = state, ViewportSize = viewport });
+    }
+
+    /// <summary>Fills and sends the login form, as a member would.</summary>
+    public static async Task SignInAsync(IPage page, Uri baseAddress, string userName, string password)
+    {
+        await page.GotoAsync(new Uri(baseAddress, "account/login").ToString());
+        await page.GetByTestId("login-user").FillAsync(userName);
+        await page.GetByTestId("login-password").FillAsync(password);
+        await page.GetByTestId("login-submit").ClickAsync();
+        await page.WaitForLoadStateAsync(LoadState.NetworkIdle);
+    }
+
     public async Task DisposeAsync()
     {
         if (Browser is not null) await Browser.DisposeAsync();

@@ -49,7 +49,7 @@ public class CatalogueLoopTests(WebAppFixture app, BrowserFixture browser)
         // The member's own machine: a folder of pack-shots per category, and one file that is not a photo.
         var machine = Path.Combine(TestPhotos.Folder, $"member-{Guid.NewGuid():N}");
         new SyntheticShapes(36, 32, seed: 57).WritePngTree(machine, prefix: "shot-");
-        var page = await browser.Browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1360, Height = 1000 } });
+        var page = await browser.NewPageAsync(app, new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1360, Height = 1000 } });
         try
         {
             await GoToAsync(page, app.BaseAddress, "datasets");

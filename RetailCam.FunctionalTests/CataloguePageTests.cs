@@ -13,7 +13,7 @@ public class CataloguePageTests(WebAppFixture app, BrowserFixture browser)
         for (var i = 0; i < 3; i++) File.Copy(TestPhotos.Good($"summer-{i}.png", 70 + i), Path.Combine(folder, $"photo-{i}.png"), overwrite: true);
         File.Copy(TestPhotos.NotAnImage(), Path.Combine(folder, "broken.jpg"), overwrite: true);
 
-        var page = await browser.Browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 900 } });
+        var page = await browser.NewPageAsync(app, new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 900 } });
         await page.GotoAsync(new Uri(app.BaseAddress, "catalogue").ToString());
         await page.GetByTestId("app-interactive").WaitForAsync(new LocatorWaitForOptions { State = WaitForSelectorState.Attached, Timeout = 60_000 });
         await page.Locator("input[data-testid=folder-input], [data-testid=folder-input] input").First.FillAsync("photos/summer");
@@ -44,7 +44,7 @@ public class CataloguePageTests(WebAppFixture app, BrowserFixture browser)
     [Fact]
     public async Task A_path_leaving_the_root_is_refused_in_the_page()
     {
-        var page = await browser.Browser.NewPageAsync();
+        var page = await browser.NewPageAsync(app);
         await page.GotoAsync(new Uri(app.BaseAddress, "catalogue").ToString());
         await page.GetByTestId("app-interactive").WaitForAsync(new LocatorWaitForOptions { State = WaitForSelectorState.Attached, Timeout = 60_000 });
         await page.Locator("input[data-testid=folder-input], [data-testid=folder-input] input").First.FillAsync("../..");

@@ -33,7 +33,7 @@ public class CompareRunsPageTests(WebAppFixture app, BrowserFixture browser)
         var first = await TrainAsync(client, dataset, epochs: 1);
         var second = await TrainAsync(client, dataset, epochs: 2);
 
-        var page = await browser.Browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1400, Height = 1000 } });
+        var page = await browser.NewPageAsync(app, new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1400, Height = 1000 } });
         await page.GotoAsync(new Uri(app.BaseAddress, "runs").ToString());
         await page.GetByTestId("app-interactive").WaitForAsync(new LocatorWaitForOptions { State = WaitForSelectorState.Attached, Timeout = 60_000 });
         foreach (var id in new[] { first, second })

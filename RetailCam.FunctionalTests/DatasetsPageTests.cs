@@ -14,7 +14,7 @@ public class DatasetsPageTests(WebAppFixture app, BrowserFixture browser)
     [Fact]
     public async Task A_dataset_is_built_from_photos_on_the_users_machine_and_training_reads_what_the_page_shows()
     {
-        var page = await browser.Browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1360, Height = 1000 } });
+        var page = await browser.NewPageAsync(app, new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1360, Height = 1000 } });
         await page.GotoAsync(new Uri(app.BaseAddress, "datasets").ToString());
         await page.GetByTestId("app-interactive").WaitForAsync(new LocatorWaitForOptions { State = WaitForSelectorState.Attached, Timeout = 60_000 });
 

@@ -76,7 +76,7 @@ public class FilingAndReviewTests(WebAppFixture app, BrowserFixture browser)
         var dataset = await DatasetWithModelCategoriesAsync(client, "AAA review target", image);
         var expected = image.GetProperty("top")[1].GetProperty("category").GetString()!;
 
-        var page = await browser.Browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1360, Height = 1000 } });
+        var page = await browser.NewPageAsync(app, new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1360, Height = 1000 } });
         await page.GotoAsync(new Uri(app.BaseAddress, "review").ToString());
         await page.GetByTestId("app-interactive").WaitForAsync(new LocatorWaitForOptions { State = WaitForSelectorState.Attached, Timeout = 60_000 });
         // Work down to this test's item: other tests may have queued photos before it.
@@ -107,7 +107,7 @@ public class FilingAndReviewTests(WebAppFixture app, BrowserFixture browser)
         var probe = await PredictAsync(client, TestPhotos.Good($"{Guid.NewGuid():N}.png", 23));
         var dataset = await DatasetWithModelCategoriesAsync(client, "AAB predict target", probe);
 
-        var page = await browser.Browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1360, Height = 1000 } });
+        var page = await browser.NewPageAsync(app, new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1360, Height = 1000 } });
         await page.GotoAsync(new Uri(app.BaseAddress, "predict").ToString());
         await page.GetByTestId("app-interactive").WaitForAsync(new LocatorWaitForOptions { State = WaitForSelectorState.Attached, Timeout = 60_000 });
         var photo = TestPhotos.Good($"{Guid.NewGuid():N}.png", 24);

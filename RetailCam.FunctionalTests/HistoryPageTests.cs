@@ -14,7 +14,7 @@ public class HistoryPageTests(WebAppFixture app, BrowserFixture browser)
             Assert.True((await client.PostAsync("/api/predict", form)).IsSuccessStatusCode);
         }
 
-        var page = await browser.Browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 900 } });
+        var page = await browser.NewPageAsync(app, new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 900 } });
         await page.GotoAsync(new Uri(app.BaseAddress, "history").ToString());
         var row = page.GetByTestId("history-table").Locator("tr", new LocatorLocatorOptions { HasText = "reopen-me.png" }).First;
         await row.WaitForAsync(new LocatorWaitForOptions { Timeout = 60_000 });

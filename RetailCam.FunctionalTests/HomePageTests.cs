@@ -10,7 +10,7 @@ public class HomePageTests(WebAppFixture app, BrowserFixture browser)
     [Fact]
     public async Task Home_page_shows_the_engine_device_and_the_model_it_serves()
     {
-        var page = await browser.Browser.NewPageAsync();
+        var page = await browser.NewPageAsync(app);
         await page.GotoAsync(app.BaseAddress.ToString());
 
         var device = page.GetByTestId("engine-device");
@@ -28,7 +28,7 @@ public class HomePageTests(WebAppFixture app, BrowserFixture browser)
     [Fact]
     public async Task Theme_toggle_switches_to_dark_mode()
     {
-        var page = await browser.Browser.NewPageAsync();
+        var page = await browser.NewPageAsync(app);
         await page.GotoAsync(app.BaseAddress.ToString());
         await page.GetByTestId("engine-device").WaitForAsync(new LocatorWaitForOptions { Timeout = 60_000 });
         await page.GetByTestId("app-interactive").WaitForAsync(new LocatorWaitForOptions { State = WaitForSelectorState.Attached, Timeout = 60_000 });

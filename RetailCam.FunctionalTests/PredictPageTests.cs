@@ -8,7 +8,7 @@ public class PredictPageTests(WebAppFixture app, BrowserFixture browser)
 {
     private async Task<IPage> OpenPredictAsync(Action<IPage>? beforeNavigation = null)
     {
-        var page = await browser.Browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 900 } });
+        var page = await browser.NewPageAsync(app, new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 900 } });
         beforeNavigation?.Invoke(page);
         await page.GotoAsync(new Uri(app.BaseAddress, "predict").ToString());
         await page.GetByTestId("app-interactive").WaitForAsync(new LocatorWaitForOptions { State = WaitForSelectorState.Attached, Timeout = 60_000 });

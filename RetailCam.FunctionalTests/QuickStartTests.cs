@@ -53,7 +53,9 @@ public sealed class QuickStartTests : IAsyncLifetime
         Assert.True(File.Exists(Path.Combine(layout.Run(QuickStartService.RunId).ModelFolder, "manifest.json")));
         Assert.Equal($"run:{QuickStartService.RunId}", factory.Services.GetRequiredService<ModelRegistry>().Default()?.Id);
 
+        var token = await WebAppFixture.AddMemberAsync(factory.Services, "quick-viewer", RetailCam.Storage.Accounts.TeamRoles.Viewer);
         using var client = new HttpClient { BaseAddress = baseAddress };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
         using var form = new MultipartFormDataContent();
         var photo = Directory.EnumerateFiles(layout.DemoCatalogueFolder, "*.png", SearchOption.AllDirectories).Order().First();
         var content = new ByteArrayContent(await File.ReadAllBytesAsync(photo));

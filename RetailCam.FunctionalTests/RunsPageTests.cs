@@ -20,7 +20,7 @@ public class RunsPageTests(WebAppFixture app, BrowserFixture browser)
     public async Task A_run_started_in_the_page_shows_growing_curves_and_a_filmstrip_that_changes_and_a_late_viewer_sees_the_same_history()
     {
         WriteShapesDataset();
-        var page = await browser.Browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1400, Height = 1000 } });
+        var page = await browser.NewPageAsync(app, new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1400, Height = 1000 } });
         await page.GotoAsync(new Uri(app.BaseAddress, "runs").ToString());
         await page.GetByTestId("app-interactive").WaitForAsync(new LocatorWaitForOptions { State = WaitForSelectorState.Attached, Timeout = 60_000 });
         await page.GetByTestId("new-run").ClickAsync();
@@ -76,7 +76,7 @@ public class RunsPageTests(WebAppFixture app, BrowserFixture browser)
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(BrowserFixture.ScreenshotFolder, "run-monitor.png"), FullPage = true });
 
         // A second viewer who arrives after the run sees the same history.
-        await using var late = await browser.Browser.NewContextAsync();
+        await using var late = await browser.NewContextAsync(app);
         var latePage = await late.NewPageAsync();
         await latePage.GotoAsync(page.Url);
         await Assertions.Expect(latePage.GetByTestId("filmstrip-step")).ToHaveTextAsync(stepLabel, new LocatorAssertionsToHaveTextOptions { Timeout = 60_000 });

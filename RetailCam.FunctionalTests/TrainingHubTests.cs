@@ -1,3 +1,4 @@
+using RetailCam.Storage.Accounts;
 using System.Collections.Concurrent;
 using System.Net;
 using System.Runtime.CompilerServices;
@@ -143,7 +144,7 @@ public class TrainingHubTests(WebAppFixture app)
         var runId = NewRunId("watch");
         var run = await StartRunAsync(runId);
 
-        var (exit, stdout, stderr) = await RunCliAsync("watch", runId, "--url", app.BaseAddress.ToString(), "--json");
+        var (exit, stdout, stderr) = await RunCliAsync("watch", runId, "--url", app.BaseAddress.ToString(), "--token", app.TokenOf(TeamRoles.Viewer), "--json");
 
         Assert.True(exit == 0, stderr);
         var result = await run.Completion.WaitAsync(RunTimeout);
@@ -171,7 +172,7 @@ public class TrainingHubTests(WebAppFixture app)
         var runId = NewRunId("fails");
         await Runs.StartAsync(runId, new TrainingJobSpec { DataFolder = folder, RunFolder = "" });
 
-        var (exit, stdout, stderr) = await RunCliAsync("watch", runId, "--url", app.BaseAddress.ToString(), "--json");
+        var (exit, stdout, stderr) = await RunCliAsync("watch", runId, "--url", app.BaseAddress.ToString(), "--token", app.TokenOf(TeamRoles.Viewer), "--json");
 
         Assert.True(exit == 1, stderr);
         using var json = JsonDocument.Parse(stdout.TrimEnd().Split('\n')[^1]);
@@ -183,7 +184,7 @@ public class TrainingHubTests(WebAppFixture app)
     [Fact]
     public async Task Watch_fails_with_one_line_for_an_unknown_run_and_for_an_unreachable_server()
     {
-        var (exit, stdout, stderr) = await RunCliAsync("watch", "no-such-run", "--url", app.BaseAddress.ToString(), "--json");
+        var (exit, stdout, stderr) = await RunCliAsync("watch", "no-such-run", "--url", app.BaseAddress.ToString(), "--token", app.TokenOf(TeamRoles.Viewer), "--json");
         Assert.Equal(1, exit);
         Assert.Equal("", stdout.Trim());
         var error = Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
@@ -202,7 +203,7 @@ public class TrainingHubTests(WebAppFixture app)
     }
 
     private HubConnection Connect() => new HubConnectionBuilder()
-        .WithUrl(new Uri(app.BaseAddress, TrainingHubEndpoints.Path))
+        .WithUrl(new Uri(app.BaseAddress, TrainingHubEndpoints.Path), options => options.AccessTokenProvider = () => Task.FromResult<string?>(app.TokenOf(TeamRoles.Viewer)))
         .AddJsonProtocol(json => json.PayloadSerializerOptions.NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals)
         .Build();
 

@@ -1,6 +1,8 @@
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using RetailCam.Storage.Accounts;
 using RetailCam.Tests.Support;
 
 namespace RetailCam.FunctionalTests;
@@ -16,7 +18,14 @@ public sealed class WebAppFixture : IAsyncLifetime
     /// <summary>The app's services, for tests that drive it from inside (start a training run) and watch it from outside.</summary>
     public IServiceProvider Services => factory?.Services ?? throw new InvalidOperationException("The app has not started.");
 
-    public Task InitializeAsync()
+    /// <summary>The team the tests act as: one member per role, each with a personal access token.</summary>
+    public const string Password = "a long end-to-end pass phrase";
+    public const string AdminName = "e2e-admin";
+    public const string TrainerName = "e2e-trainer";
+    public const string ViewerName = "e2e-viewer";
+    private readonly Dictionary<string, string> tokens = new(StringComparer.Ordinal);
+
+    public async Task InitializeAsync()
     {
         Directory.CreateDirectory(DataRoot);
         // A real (tiny) model folder, so pages and the API serve predictions without a training run.
@@ -30,13 +39,33 @@ public sealed class WebAppFixture : IAsyncLifetime
             builder.ConfigureLogging(logging => logging.AddProvider(ServerLog));
         });
         BaseAddress = LoopbackServer.Start(factory);
-        return Task.CompletedTask;
+        foreach (var (name, role) in new[] { (AdminName, TeamRoles.Admin), (TrainerName, TeamRoles.Trainer), (ViewerName, TeamRoles.Viewer) })
+            tokens[role] = await AddMemberAsync(factory.Services, name, role);
     }
+
+    /// <summary>Adds a member to an app's team and returns a personal access token of theirs.</summary>
+    public static async Task<string> AddMemberAsync(IServiceProvider services, string name, string role, string password = Password)
+    {
+        await using (var scope = services.CreateAsyncScope())
+            await scope.ServiceProvider.GetRequiredService<TeamAccounts>().AddAsync(name, role, password);
+        return (await services.GetRequiredService<AccessTokens>().CreateAsync(name, "tests")).Token;
+    }
+
+    public string TokenOf(string role) => tokens[role];
 
     /// <summary>The app's warnings and errors, so a failing browser test can say what the server saw.</summary>
     public RecordingLoggerProvider ServerLog { get; } = new();
 
-    public HttpClient CreateClient() => new() { BaseAddress = BaseAddress };
+    /// <summary>A client that speaks for the admin, unless another role is named.</summary>
+    public HttpClient CreateClient(string role = TeamRoles.Admin)
+    {
+        var client = new HttpClient { BaseAddress = BaseAddress };
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", tokens[role]);
+        return client;
+    }
+
+    /// <summary>A client that is not signed in.</summary>
+    public HttpClient CreateAnonymousClient() => new() { BaseAddress = BaseAddress };
 
     public async Task DisposeAsync()
     {

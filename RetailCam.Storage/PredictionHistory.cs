@@ -16,7 +16,7 @@ public sealed class PredictionHistory(IDbContextFactory<RetailCamDbContext> cont
     /// </summary>
     public Task<PredictionRecordEntity> AddAsync(
         Prediction prediction, string contentHash, ClassMapMethod method,
-        string? heatmap = null, string? overlay = null, CancellationToken cancellationToken = default)
+        string? heatmap = null, string? overlay = null, string? owner = null, CancellationToken cancellationToken = default)
     {
         var top = prediction.Top.Count > 0
             ? prediction.Top[0]
@@ -32,6 +32,7 @@ public sealed class PredictionHistory(IDbContextFactory<RetailCamDbContext> cont
             TopProbability = top.Probability,
             ResultJson = JsonSerializer.Serialize(PredictionJson.Describe(prediction, heatmap, overlay)),
             Method = method.Name,
+            Owner = owner,
         }, cancellationToken);
     }
 

@@ -1,15 +1,18 @@
+using Microsoft.AspNetCore.Identity.EntityFrameworkCore;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 using RetailCam.Engine.Layout;
+using RetailCam.Storage.Accounts;
 
 namespace RetailCam.Storage;
 
 /// <summary>
-/// The SQLite database under the data root: run history, epoch metrics, uploads and predictions.
-/// Short-lived: take one per operation from <see cref="IDbContextFactory{TContext}"/>.
+/// The SQLite database under the data root: run history, epoch metrics, uploads and predictions,
+/// datasets and the review queue, and the team's accounts (ASP.NET Core Identity's tables) with
+/// their access tokens. Short-lived: take one per operation from <see cref="IDbContextFactory{TContext}"/>.
 /// </summary>
-public sealed class RetailCamDbContext(DbContextOptions<RetailCamDbContext> options) : DbContext(options)
+public sealed class RetailCamDbContext(DbContextOptions<RetailCamDbContext> options) : IdentityDbContext<TeamUser>(options)
 {
     public const string DatabaseFileName = DataRootLayout.DatabaseFileName;
 
@@ -20,6 +23,7 @@ public sealed class RetailCamDbContext(DbContextOptions<RetailCamDbContext> opti
     public DbSet<DatasetEntity> Datasets => Set<DatasetEntity>();
     public DbSet<FiledPhotoEntity> FiledPhotos => Set<FiledPhotoEntity>();
     public DbSet<ReviewItemEntity> ReviewItems => Set<ReviewItemEntity>();
+    public DbSet<AccessTokenEntity> AccessTokens => Set<AccessTokenEntity>();
 
     public static string DatabasePath(string dataRoot) => Path.Combine(Path.GetFullPath(dataRoot), DatabaseFileName);
 
@@ -42,9 +46,21 @@ public sealed class RetailCamDbContext(DbContextOptions<RetailCamDbContext> opti
         configurationBuilder.Properties<DateTime>().HaveConversion<UtcDateTimeConverter>();
     }
 
-    protected override void OnModelCreating(ModelBuilder modelBuilder)
+    protected override void OnModelCreating(ModelBuilder builder)
     {
-        modelBuilder.Entity<RunRecordEntity>(run =>
+        base.OnModelCreating(builder);
+        builder.Entity<AccessTokenEntity>(token =>
+        {
+            token.ToTable("AccessTokens");
+            token.HasKey(t => t.Id);
+            token.HasIndex(t => t.Hash).IsUnique();
+            token.Property(t => t.Hash).HasMaxLength(64).IsFixedLength();
+            token.Property(t => t.Name).HasMaxLength(100);
+            token.Property(t => t.Prefix).HasMaxLength(16);
+            token.HasOne<TeamUser>().WithMany().HasForeignKey(t => t.UserId).OnDelete(DeleteBehavior.Cascade);
+        });
+
+        builder.Entity<RunRecordEntity>(run =>
         {
             run.ToTable("Runs");
             run.HasKey(r => r.Id);
@@ -54,7 +70,7 @@ public sealed class RetailCamDbContext(DbContextOptions<RetailCamDbContext> opti
             run.HasMany(r => r.EpochMetrics).WithOne().HasForeignKey(m => m.RunId).OnDelete(DeleteBehavior.Cascade);
         });
 
-        modelBuilder.Entity<EpochMetricEntity>(metric =>
+        builder.Entity<EpochMetricEntity>(metric =>
         {
             metric.ToTable("EpochMetrics");
             metric.HasKey(m => m.Id);
@@ -63,7 +79,7 @@ public sealed class RetailCamDbContext(DbContextOptions<RetailCamDbContext> opti
             metric.HasIndex(m => new { m.RunId, m.Epoch }).IsUnique();
         });
 
-        modelBuilder.Entity<UploadEntity>(upload =>
+        builder.Entity<UploadEntity>(upload =>
         {
             upload.ToTable("Uploads");
             upload.HasKey(u => u.ContentHash);
@@ -71,7 +87,7 @@ public sealed class RetailCamDbContext(DbContextOptions<RetailCamDbContext> opti
             upload.Property(u => u.Format).HasMaxLength(32);
         });
 
-        modelBuilder.Entity<PredictionRecordEntity>(prediction =>
+        builder.Entity<PredictionRecordEntity>(prediction =>
         {
             prediction.ToTable("Predictions");
             prediction.HasKey(p => p.Id);
@@ -81,7 +97,7 @@ public sealed class RetailCamDbContext(DbContextOptions<RetailCamDbContext> opti
             prediction.HasOne(p => p.Upload).WithMany().HasForeignKey(p => p.ContentHash).OnDelete(DeleteBehavior.Restrict);
         });
 
-        modelBuilder.Entity<DatasetEntity>(dataset =>
+        builder.Entity<DatasetEntity>(dataset =>
         {
             dataset.ToTable("Datasets");
             dataset.HasKey(d => d.Id);
@@ -91,7 +107,7 @@ public sealed class RetailCamDbContext(DbContextOptions<RetailCamDbContext> opti
             dataset.HasIndex(d => d.Folder).IsUnique();
         });
 
-        modelBuilder.Entity<FiledPhotoEntity>(filed =>
+        builder.Entity<FiledPhotoEntity>(filed =>
         {
             filed.ToTable("FiledPhotos");
             filed.HasKey(f => f.Id);
@@ -102,7 +118,7 @@ public sealed class RetailCamDbContext(DbContextOptions<RetailCamDbContext> opti
             filed.HasOne<DatasetEntity>().WithMany().HasForeignKey(f => f.DatasetId).OnDelete(DeleteBehavior.Cascade);
         });
 
-        modelBuilder.Entity<ReviewItemEntity>(review =>
+        builder.Entity<ReviewItemEntity>(review =>
         {
             review.ToTable("ReviewItems");
             review.HasKey(r => r.Id);

@@ -71,6 +71,9 @@ public sealed class UploadEntity
     public required string StoredPath { get; set; }
 
     public DateTime FirstSeenUtc { get; set; }
+
+    /// <summary>The user name of who uploaded it first; null for uploads from before sign-in, or from the app itself.</summary>
+    public string? Owner { get; set; }
 }
 
 /// <summary>One prediction made for an uploaded photo.</summary>
@@ -89,6 +92,9 @@ public sealed class PredictionRecordEntity
 
     /// <summary>Class-map method name (Cam, GradCam, …).</summary>
     public required string Method { get; set; }
+
+    /// <summary>The user name of who asked for the prediction; null before sign-in.</summary>
+    public string? Owner { get; set; }
 
     public UploadEntity? Upload { get; set; }
 }

@@ -1,9 +1,11 @@
+using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using RetailCam.Engine.Imaging;
 using RetailCam.Engine.Layout;
+using RetailCam.Storage.Accounts;
 
 namespace RetailCam.Storage;
 
@@ -44,5 +46,36 @@ public static class StorageServiceCollectionExtensions
         services.AddSingleton<PhotoFiling>();
         services.AddSingleton<ReviewQueue>();
         services.AddSingleton(sp => new DatasetRegistry(new DataRootLayout(dataRoot(sp)), sp.GetRequiredService<IDbContextFactory<RetailCamDbContext>>(), sp.GetRequiredService<ImageFileDecoder>()));
+        AddTeamAccounts(services);
     }
+
+    /// <summary>
+    /// Identity's user and role stores on the same database, with the team's password and lock-out rules;
+    /// the web app adds its sign-in manager and cookies on top. Accounts are scoped (as Identity's managers are).
+    /// </summary>
+    public static IdentityBuilder AddTeamAccounts(IServiceCollection services)
+    {
+        // Identity's managers log; a host has logging already, a bare service collection (tools, tests) needs it.
+        services.AddLogging();
+        services.AddSingleton<AccessTokens>();
+        services.TryAddScoped<TeamAccounts>();
+        return services.AddIdentityCore<TeamUser>(options =>
+            {
+                // Length over composition rules (NIST SP 800-63B): a long phrase beats "Passw0rd!".
+                options.Password.RequiredLength = TeamPasswordLength;
+                options.Password.RequireDigit = false;
+                options.Password.RequireLowercase = false;
+                options.Password.RequireUppercase = false;
+                options.Password.RequireNonAlphanumeric = false;
+                options.Password.RequiredUniqueChars = 4;
+                options.Lockout.AllowedForNewUsers = true;
+                options.Lockout.MaxFailedAccessAttempts = 5;
+                options.Lockout.DefaultLockoutTimeSpan = TimeSpan.FromMinutes(5);
+                options.User.RequireUniqueEmail = false;
+            })
+            .AddRoles<IdentityRole>()
+            .AddEntityFrameworkStores<RetailCamDbContext>();
+    }
+
+    public const int TeamPasswordLength = 10;
 }

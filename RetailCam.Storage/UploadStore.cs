@@ -45,7 +45,8 @@ public sealed class UploadStore
     /// upload's row when it was a duplicate).
     /// </summary>
     /// <exception cref="ImageDecodeException">The bytes are not an image within the decoder's limits.</exception>
-    public async Task<UploadEntity> SaveAsync(ReadOnlyMemory<byte> bytes, string fileName, CancellationToken cancellationToken = default)
+    /// <param name="owner">Who uploaded it (a user name), kept with the first upload of these bytes.</param>
+    public async Task<UploadEntity> SaveAsync(ReadOnlyMemory<byte> bytes, string fileName, string? owner = null, CancellationToken cancellationToken = default)
     {
         var header = decoder.Identify(bytes.Span, fileName);
         var hash = ComputeHash(bytes.Span);
@@ -70,6 +71,7 @@ public sealed class UploadStore
             Height = header.Height,
             StoredPath = relative,
             FirstSeenUtc = DateTime.UtcNow,
+            Owner = owner,
         };
         await using var context = await contexts.CreateDbContextAsync(cancellationToken);
         context.Uploads.Add(upload);
@@ -86,8 +88,8 @@ public sealed class UploadStore
         }
     }
 
-    /// <summary>Reads an upload stream up to the decoder's byte limit, then stores it as <see cref="SaveAsync(ReadOnlyMemory{byte}, string, CancellationToken)"/>.</summary>
-    public async Task<UploadEntity> SaveAsync(Stream content, string fileName, CancellationToken cancellationToken = default)
+    /// <summary>Reads an upload stream up to the decoder's byte limit, then stores it as <see cref="SaveAsync(ReadOnlyMemory{byte}, string, string?, CancellationToken)"/>.</summary>
+    public async Task<UploadEntity> SaveAsync(Stream content, string fileName, string? owner = null, CancellationToken cancellationToken = default)
     {
         using var buffer = new MemoryStream();
         var chunk = new byte[81920];
@@ -99,7 +101,7 @@ public sealed class UploadStore
                 throw new ImageDecodeException(ImageDecodeErrorKind.TooLarge, fileName,
                     $"the file is over {decoder.Options.MaxBytes / 1048576.0:0.#} MB, the limit.");
         }
-        return await SaveAsync(buffer.GetBuffer().AsMemory(0, (int)buffer.Length), fileName, cancellationToken);
+        return await SaveAsync(buffer.GetBuffer().AsMemory(0, (int)buffer.Length), fileName, owner, cancellationToken);
     }
 
     /// <exception cref="ArgumentException"><paramref name="contentHash"/> is not 64 hex digits.</exception>

@@ -3,6 +3,7 @@ using RetailCam.Storage;
 using RetailCam.Web.Api;
 using RetailCam.Web.Components;
 using RetailCam.Web.Hubs;
+using RetailCam.Web.Security;
 using RetailCam.Web.Services;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -14,17 +15,22 @@ builder.WebHost.UseStaticWebAssets();
 builder.AddRetailCamEngine();
 builder.AddRetailCamStorage();
 builder.AddRetailCamWeb();
+builder.AddRetailCamSecurity();
 
 var app = builder.Build();
 
 if (!app.Environment.IsDevelopment())
     app.UseExceptionHandler("/Error", createScopeForErrors: true);
 app.UseStatusCodePagesWithReExecute("/not-found", createScopeForStatusCodePages: true);
+app.UseAuthentication();
+app.UseAuthorization();
 app.UseAntiforgery();
 
-app.MapStaticAssets();
-app.MapOpenApi();
+// The sign-in page needs the styles and scripts before anyone is signed in.
+app.MapStaticAssets().AllowAnonymous();
+app.MapOpenApi().AllowAnonymous();
 app.MapHealthApi();
+app.MapAccountEndpoints();
 app.MapPredictApi();
 app.MapRunsApi();
 app.MapDatasetsApi();

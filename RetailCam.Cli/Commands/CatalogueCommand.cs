@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Globalization;
 using CsvHelper;
 using Microsoft.Extensions.DependencyInjection;
 using RetailCam.Engine.Imaging;
@@ -35,7 +34,7 @@ internal static class CatalogueCommand
             var temporary = target + ".tmp";
             int done = 0, failed = 0;
             await using (var writer = new StreamWriter(temporary))
-            await using (var csv = new CsvWriter(writer, CultureInfo.InvariantCulture))
+            await using (var csv = new CsvWriter(writer, CatalogueCsv.Configuration))
             {
                 CatalogueCsv.WriteHeader(csv);
                 var categoriser = new FileCategoriser(predictor, decoder);

@@ -27,6 +27,9 @@ internal sealed class CliHost
 
     public CliHost() => Device.AcceptOnlyFromAmong("auto", "cpu", "cuda");
 
+    /// <summary>Also registers the app's database (accounts, history) under the data root, as the web app does.</summary>
+    public bool WithStorage { get; init; }
+
     /// <summary>Adds --device and --threads to a verb that computes.</summary>
     public void AddOptionsTo(Command command)
     {
@@ -51,6 +54,7 @@ internal sealed class CliHost
         builder.Configuration.AddInMemoryCollection(overrides);
 
         builder.AddRetailCamEngine();
+        if (WithStorage) RetailCam.Storage.StorageServiceCollectionExtensions.AddRetailCamStorage(builder);
         var host = builder.Build();
         try
         {

@@ -15,5 +15,7 @@ internal static class VerbCatalogue
         ParityCommand.Create(),
         WatchCommand.Create(),
         BenchCommand.Create(),
+        AccountCommands.Users(),
+        AccountCommands.Tokens(),
     ];
 }

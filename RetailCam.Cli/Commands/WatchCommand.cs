@@ -16,12 +16,16 @@ internal static class WatchCommand
     {
         var run = new Argument<string>("run") { Description = "Run id, as GET /api/runs or the Runs page lists it." };
         var url = new Option<string>("--url") { Description = "Address of the RetailCam web app, e.g. http://localhost:5080.", Required = true };
+        var accessToken = new Option<string?>("--token")
+        {
+            Description = $"Personal access token (retailcam tokens create NAME); default: the {TokenVariable} environment variable.",
+        };
         var since = new Option<long>("--since") { Description = "Replay what the run stored from this step on before the live tail (0: the whole run).", DefaultValueFactory = _ => 0 };
         var json = CliRunner.JsonOption();
 
         var command = new Command("watch", "Follow a training run of a RetailCam web app live: progress on stderr, the outcome as the exit code.")
         {
-            run, url, since, json,
+            run, url, accessToken, since, json,
         };
         command.SetAction((parse, cancellationToken) => CliRunner.RunAsync(async token =>
         {
@@ -30,7 +34,8 @@ internal static class WatchCommand
             var progress = new CliProgress();
             WatchOutcome outcome;
             // An error line must not land at the end of a half-drawn progress bar.
-            try { outcome = await new RunWatcher(server, parse.GetValue(run)!, parse.GetValue(since), progress).WatchAsync(token); }
+            var bearer = parse.GetValue(accessToken) ?? Environment.GetEnvironmentVariable(TokenVariable);
+            try { outcome = await new RunWatcher(server, parse.GetValue(run)!, parse.GetValue(since), progress, bearer).WatchAsync(token); }
             finally { progress.Done(); }
             if (parse.GetValue(json)) CliRunner.WriteJson(outcome);
             else Console.WriteLine($"run {outcome.RunId}: {outcome.Status} after {outcome.Steps} steps, best validation accuracy {outcome.BestAccuracy:P2}, {outcome.SnapshotsSeen} snapshots");
@@ -38,6 +43,9 @@ internal static class WatchCommand
         }, cancellationToken));
         return command;
     }
+
+    /// <summary>Where scripts keep their token, so it stays out of the command line and the process list.</summary>
+    public const string TokenVariable = "RETAILCAM_TOKEN";
 
     private static Uri ServerAddress(string text)
     {
@@ -57,7 +65,7 @@ internal sealed record WatchOutcome(string RunId, string Status, long Steps, dou
 /// from the server once the run is no longer live, which also covers a run that failed before
 /// it could send any message.
 /// </summary>
-internal sealed class RunWatcher(Uri server, string runId, long sinceStep, CliProgress progress)
+internal sealed class RunWatcher(Uri server, string runId, long sinceStep, CliProgress progress, string? accessToken = null)
 {
     private static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(15);
     private static readonly TimeSpan IdleCheck = TimeSpan.FromSeconds(2);
@@ -74,7 +82,7 @@ internal sealed class RunWatcher(Uri server, string runId, long sinceStep, CliPr
     {
         var inbox = Channel.CreateUnbounded<object>();
         await using var connection = new HubConnectionBuilder()
-            .WithUrl(new Uri(server, "hubs/training"))
+            .WithUrl(new Uri(server, "hubs/training"), options => options.AccessTokenProvider = () => Task.FromResult(accessToken))
             .AddJsonProtocol(json => json.PayloadSerializerOptions.NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals)
             .WithAutomaticReconnect()
             .Build();
@@ -137,6 +145,12 @@ internal sealed class RunWatcher(Uri server, string runId, long sinceStep, CliPr
         try
         {
             await connection.StartAsync(timeout.Token);
+        }
+        catch (HttpRequestException ex) when (ex.StatusCode is System.Net.HttpStatusCode.Unauthorized or System.Net.HttpStatusCode.Forbidden)
+        {
+            throw new UnauthorizedAccessException(accessToken is null
+                ? $"RetailCam at {server} needs sign-in: pass --token TOKEN (retailcam tokens create NAME) or set {WatchCommand.TokenVariable}."
+                : $"RetailCam at {server} refused the token ({(int)ex.StatusCode!}): it is unknown, revoked, or its user is disabled.", ex);
         }
         catch (HttpRequestException ex)
         {

@@ -5,6 +5,15 @@ namespace RetailCam.Engine.Inference;
 /// <summary>The columns of a bulk-categorisation CSV, shared by `retailcam catalogue` and the web Catalogue page.</summary>
 public static class CatalogueCsv
 {
+    /// <summary>
+    /// How to write one: a cell a spreadsheet would run as a formula (starting with = + - @, a tab or a CR,
+    /// as a file or category named by a stranger may) is written with a leading apostrophe, as OWASP advises.
+    /// </summary>
+    public static CsvHelper.Configuration.CsvConfiguration Configuration => new(System.Globalization.CultureInfo.InvariantCulture)
+    {
+        InjectionOptions = CsvHelper.Configuration.InjectionOptions.Escape,
+    };
+
     public static readonly string[] Columns =
         ["file", "category", "confidence", "path", "second_category", "second_confidence", "x_min", "y_min", "x_max", "y_max", "error"];
 

@@ -17,6 +17,11 @@ public abstract class ComponentTestBase : BunitContext, IAsyncLifetime
         Services.AddMudServices();
         DataRoot = TestImages.TempDirectory();
         Services.AddRetailCamStorage(DataRoot);
+        // Components show trainer and admin actions by role: render them as a signed-in admin sees them.
+        var signedIn = AddAuthorization();
+        signedIn.SetAuthorized("component-tester");
+        signedIn.SetRoles(RetailCam.Storage.Accounts.TeamRoles.Admin);
+        signedIn.SetPolicies(RetailCam.Storage.Accounts.TeamRoles.Viewer, RetailCam.Storage.Accounts.TeamRoles.Trainer, RetailCam.Storage.Accounts.TeamRoles.Admin);
     }
 
     protected string DataRoot { get; }

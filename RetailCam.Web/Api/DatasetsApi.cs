@@ -1,3 +1,4 @@
+using RetailCam.Storage.Accounts;
 using Microsoft.Extensions.Options;
 using RetailCam.Engine.Data;
 using RetailCam.Engine.Hosting;
@@ -17,7 +18,7 @@ public static class DatasetsApi
 
     public static IEndpointRouteBuilder MapDatasetsApi(this IEndpointRouteBuilder endpoints)
     {
-        var api = endpoints.MapGroup("/api/datasets").WithTags("Datasets");
+        var api = endpoints.MapGroup("/api/datasets").WithTags("Datasets").RequireAuthorization(TeamRoles.Trainer);
 
         api.MapGet("/", async (DatasetRegistry registry, CancellationToken cancellationToken) =>
             Results.Ok((await registry.ListAsync(cancellationToken)).Select(Json)))

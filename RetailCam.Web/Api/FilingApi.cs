@@ -1,3 +1,5 @@
+using RetailCam.Web.Security;
+using RetailCam.Storage.Accounts;
 using RetailCam.Engine.Data;
 using RetailCam.Engine.Layout;
 using RetailCam.Storage;
@@ -14,15 +16,15 @@ public static class FilingApi
 {
     public static IEndpointRouteBuilder MapFilingApi(this IEndpointRouteBuilder endpoints)
     {
-        var api = endpoints.MapGroup("/api").WithTags("Filing and review");
+        var api = endpoints.MapGroup("/api").WithTags("Filing and review").RequireAuthorization(TeamRoles.Trainer);
 
-        api.MapPost("/files", async (FileRequest body, PhotoFiling filing, CancellationToken cancellationToken) =>
+        api.MapPost("/files", async (FileRequest body, PhotoFiling filing, HttpContext context, CancellationToken cancellationToken) =>
         {
             if (string.IsNullOrWhiteSpace(body.Upload) || string.IsNullOrWhiteSpace(body.Dataset) || string.IsNullOrWhiteSpace(body.Category))
                 return Results.Problem("Give the upload (the id a prediction answered with), the dataset and the category.", statusCode: StatusCodes.Status400BadRequest, title: "Incomplete filing");
             return await Answer(async () =>
             {
-                var filed = await filing.FileAsync(body.Upload, body.Dataset, body.Category, "predict", cancellationToken: cancellationToken);
+                var filed = await filing.FileAsync(body.Upload, body.Dataset, body.Category, "predict", context.Name(), cancellationToken: cancellationToken);
                 return Results.Created($"/api/datasets/{filed.DatasetId}/photo?category={Uri.EscapeDataString(filed.Category)}&file={Uri.EscapeDataString(filed.FileName)}",
                     new { dataset = filed.DatasetId, category = filed.Category, file = filed.FileName, alreadyPresent = filed.AlreadyPresent });
             });
@@ -50,13 +52,13 @@ public static class FilingApi
             .WithName("ListReview")
             .WithSummary("Predictions waiting for a reviewer (oldest first): those whose path stopped short of the leaf, or that looked like none of the categories.");
 
-        api.MapPost("/review/{id:guid}/file", async (Guid id, ReviewAnswer body, ReviewQueue queue, CancellationToken cancellationToken) =>
+        api.MapPost("/review/{id:guid}/file", async (Guid id, ReviewAnswer body, ReviewQueue queue, HttpContext context, CancellationToken cancellationToken) =>
         {
             if (string.IsNullOrWhiteSpace(body.Dataset) || string.IsNullOrWhiteSpace(body.Category))
                 return Results.Problem("Give the dataset and the category to file the photo under.", statusCode: StatusCodes.Status400BadRequest, title: "Incomplete answer");
             return await Answer(async () =>
             {
-                var filed = await queue.FileAsync(id, body.Dataset, body.Category, cancellationToken: cancellationToken);
+                var filed = await queue.FileAsync(id, body.Dataset, body.Category, context.Name(), cancellationToken);
                 return Results.Ok(new { dataset = filed.DatasetId, category = filed.Category, file = filed.FileName });
             });
         })
@@ -64,10 +66,10 @@ public static class FilingApi
             .WithSummary("Answer a review item by filing its photo into a category.")
             .DisableAntiforgery();
 
-        api.MapPost("/review/{id:guid}/dismiss", async (Guid id, ReviewQueue queue, CancellationToken cancellationToken) =>
+        api.MapPost("/review/{id:guid}/dismiss", async (Guid id, ReviewQueue queue, HttpContext context, CancellationToken cancellationToken) =>
             await Answer(async () =>
             {
-                await queue.DismissAsync(id, cancellationToken: cancellationToken);
+                await queue.DismissAsync(id, context.Name(), cancellationToken);
                 return Results.NoContent();
             }))
             .WithName("DismissReview")

@@ -1,3 +1,5 @@
+using RetailCam.Web.Security;
+using RetailCam.Storage.Accounts;
 using RetailCam.Engine.Cam;
 using RetailCam.Engine.Imaging;
 using RetailCam.Engine.Inference;
@@ -10,7 +12,7 @@ public static class PredictApi
 {
     public static IEndpointRouteBuilder MapPredictApi(this IEndpointRouteBuilder endpoints)
     {
-        var api = endpoints.MapGroup("/api").WithTags("Prediction");
+        var api = endpoints.MapGroup("/api").WithTags("Prediction").RequireAuthorization(TeamRoles.Viewer);
 
         api.MapPost("/predict", PredictAsync)
             .WithName("Predict")
@@ -100,6 +102,7 @@ public static class PredictApi
             jobs.Find(id) is { } job
                 ? Results.File(job.ToCsv(), "text/csv", $"catalogue-{job.Started:yyyyMMdd-HHmmss}.csv")
                 : Results.Problem($"No categorisation job {id}.", statusCode: StatusCodes.Status404NotFound))
+            .RequireAuthorization(TeamRoles.Trainer)
             .WithName("GetCatalogueCsv")
             .WithSummary("The results of a bulk categorisation as CSV (the columns of `retailcam catalogue`).");
 
@@ -131,7 +134,7 @@ public static class PredictApi
         var errors = new List<(int Status, string File, string Message)>();
         foreach (var file in files)
         {
-            var outcome = await service.PredictUploadAsync(file.FileName, file.Length, _ => file.OpenReadStream(), reviewSource: "api", cancellationToken: cancellationToken);
+            var outcome = await service.PredictUploadAsync(file.FileName, file.Length, _ => file.OpenReadStream(), reviewSource: "api", owner: request.HttpContext.Name(), cancellationToken: cancellationToken);
             if (outcome.NoModel)
                 return Results.Problem(outcome.Error, statusCode: StatusCodes.Status503ServiceUnavailable, title: "No model yet");
             if (outcome.Result is { } result)

@@ -1,3 +1,4 @@
+using RetailCam.Storage.Accounts;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Options;
@@ -25,7 +26,7 @@ public static partial class RunsApi
 
     public static IEndpointRouteBuilder MapRunsApi(this IEndpointRouteBuilder endpoints)
     {
-        var api = endpoints.MapGroup("/api/runs").WithTags("Training runs");
+        var api = endpoints.MapGroup("/api/runs").WithTags("Training runs").RequireAuthorization(TeamRoles.Viewer);
 
         api.MapGet("/", async (RunQueries queries, CancellationToken cancellationToken) =>
             Results.Json(await queries.ListAsync(cancellationToken), Json))
@@ -65,6 +66,7 @@ public static partial class RunsApi
             var id = await runs.StartFromDatasetAsync(dataset.Id, dataset.Folder, dataset.Id, settings, backbone.Value, engine.Value.ResolvedPretrainedFolder, cancellationToken);
             return Results.Accepted($"/api/runs/{id}", new { id });
         })
+            .RequireAuthorization(TeamRoles.Trainer)
             .WithName("StartRun")
             .WithSummary("Start a training run on a dataset; settings left out are planned for it (as `retailcam train` with no options).")
             .DisableAntiforgery()
@@ -107,6 +109,7 @@ public static partial class RunsApi
                 ? Results.Accepted($"/api/runs/{id}", new { id, stopping = true })
                 : Results.Problem($"Run '{id}' is not training.", statusCode: StatusCodes.Status409Conflict, title: "Not running");
         })
+            .RequireAuthorization(TeamRoles.Trainer)
             .WithName("StopRun")
             .WithSummary("Stop a training run (it checkpoints and keeps its best model).")
             .DisableAntiforgery()
@@ -120,6 +123,7 @@ public static partial class RunsApi
             await runs.DeleteAsync(id, cancellationToken);
             return Results.NoContent();
         })
+            .RequireAuthorization(TeamRoles.Admin)
             .WithName("DeleteRun")
             .WithSummary("Delete a finished run with its models, checkpoints and snapshots.")
             .ProducesProblem(StatusCodes.Status404NotFound)

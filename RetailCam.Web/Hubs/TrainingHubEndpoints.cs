@@ -19,7 +19,7 @@ public static class TrainingHubEndpoints
 
     public static IEndpointRouteBuilder MapTrainingHub(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapHub<TrainingHub>(Path);
+        endpoints.MapHub<TrainingHub>(Path).RequireAuthorization(RetailCam.Storage.Accounts.TeamRoles.Viewer);
         return endpoints;
     }
 }

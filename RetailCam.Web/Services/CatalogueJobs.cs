@@ -36,7 +36,7 @@ public sealed class CatalogueJob
     public byte[] ToCsv()
     {
         using var writer = new StringWriter(CultureInfo.InvariantCulture);
-        using (var csv = new CsvWriter(writer, CultureInfo.InvariantCulture))
+        using (var csv = new CsvWriter(writer, CatalogueCsv.Configuration))
         {
             CatalogueCsv.WriteHeader(csv);
             foreach (var (file, outcome) in Results.OrderBy(r => r.File, StringComparer.Ordinal)) CatalogueCsv.WriteRow(csv, file, outcome);

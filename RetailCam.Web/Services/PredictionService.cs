@@ -122,8 +122,9 @@ public sealed class PredictionService
     /// </summary>
     /// <param name="open">Opens the upload for reading, given the most bytes it may deliver.</param>
     /// <param name="reviewSource">Where the photo came from ("page", "api"), to queue an unsure prediction for review; null to queue nothing (comparisons).</param>
+    /// <param name="owner">The signed-in user who sent it, recorded with the upload and the prediction.</param>
     public async Task<UploadOutcome> PredictUploadAsync(string fileName, long size, Func<long, Stream> open, PredictRequestOptions? options = null,
-        string? reviewSource = null, CancellationToken cancellationToken = default)
+        string? reviewSource = null, string? owner = null, CancellationToken cancellationToken = default)
     {
         var limit = decoder.Options.MaxBytes;
         if (size > limit)
@@ -133,7 +134,7 @@ public sealed class PredictionService
             using var buffer = new MemoryStream((int)size);
             await using (var stream = open(limit))
                 await stream.CopyToAsync(buffer, cancellationToken);
-            return new UploadOutcome(fileName, await PredictAsync(buffer.ToArray(), fileName, options, reviewSource, cancellationToken), null);
+            return new UploadOutcome(fileName, await PredictAsync(buffer.ToArray(), fileName, options, reviewSource, owner, cancellationToken), null);
         }
         catch (ImageDecodeException ex)
         {
@@ -151,13 +152,13 @@ public sealed class PredictionService
 
     /// <summary>Decodes (typed errors for bad files), keeps the photo once by its hash, predicts, and records it in the history.</summary>
     public async Task<PhotoResult> PredictAsync(byte[] bytes, string fileName, PredictRequestOptions? options = null, string? reviewSource = null,
-        CancellationToken cancellationToken = default)
+        string? owner = null, CancellationToken cancellationToken = default)
     {
         var request = await ForServingModelAsync(options, cancellationToken);
         using var image = decoder.Decode(bytes, fileName);
-        var upload = await uploads.SaveAsync(bytes, fileName, cancellationToken);
+        var upload = await uploads.SaveAsync(bytes, fileName, owner, cancellationToken);
         var prediction = await predictor.PredictAsync(image, fileName, request, cancellationToken);
-        await history.AddAsync(prediction, upload.ContentHash, request.Method, cancellationToken: cancellationToken);
+        await history.AddAsync(prediction, upload.ContentHash, request.Method, owner: owner, cancellationToken: cancellationToken);
         var review = reviewSource is null ? null : await reviews.OfferAsync(prediction, upload.ContentHash, reviewSource, cancellationToken);
         return new PhotoResult(upload.ContentHash, fileName, prediction) { Review = review };
     }
@@ -169,7 +170,7 @@ public sealed class PredictionService
     public async Task<ReviewItem?> OfferForReviewAsync(string path, Prediction prediction, string source, CancellationToken cancellationToken = default)
     {
         if (!ReviewQueue.NeedsReview(prediction)) return null;
-        var upload = await uploads.SaveAsync(await File.ReadAllBytesAsync(path, cancellationToken), prediction.Source, cancellationToken);
+        var upload = await uploads.SaveAsync(await File.ReadAllBytesAsync(path, cancellationToken), prediction.Source, cancellationToken: cancellationToken);
         return await reviews.OfferAsync(prediction, upload.ContentHash, source, cancellationToken);
     }
 
@@ -208,7 +209,7 @@ public sealed class PredictionService
                 var top = prediction.Top[0];
                 if (top.Category != category && top.Probability >= confidence)
                 {
-                    var upload = await uploads.SaveAsync(bytes, file, cancellationToken);
+                    var upload = await uploads.SaveAsync(bytes, file, cancellationToken: cancellationToken);
                     found.Add(new SuspiciousLabel(category, file, top.Category, top.Probability, upload.ContentHash, model.Id, model.Categories.ToList().IndexOf(top.Category)));
                 }
             }

@@ -1,3 +1,4 @@
+using RetailCam.Web.Security;
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Forms;
 using RetailCam.Engine.Cam;
@@ -13,6 +14,8 @@ namespace RetailCam.Web.Components.Pages;
 
 public partial class Compare
 {
+    [CascadingParameter] private Task<Microsoft.AspNetCore.Components.Authorization.AuthenticationState>? SignedIn { get; set; }
+
     private const int DefaultClasses = 3;
     private const int DefaultModels = 4;
 
@@ -97,7 +100,7 @@ public partial class Compare
         busy = true;
         notice = null;
         StateHasChanged();
-        var outcome = await Predictions.PredictUploadAsync(file.Name, file.Size, limit => file.OpenReadStream(limit), TopAll());
+        var outcome = await Predictions.PredictUploadAsync(file.Name, file.Size, limit => file.OpenReadStream(limit), TopAll(), owner: await SignedIn.NameAsync());
         busy = false;
         if (outcome.Result is not { } result)
         {

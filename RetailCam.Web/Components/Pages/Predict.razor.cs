@@ -1,3 +1,4 @@
+using RetailCam.Web.Security;
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Forms;
 using RetailCam.Engine.Cam;
@@ -8,6 +9,8 @@ namespace RetailCam.Web.Components.Pages;
 
 public partial class Predict
 {
+    [CascadingParameter] private Task<Microsoft.AspNetCore.Components.Authorization.AuthenticationState>? SignedIn { get; set; }
+
     private const int MaxFiles = 50;
     private readonly List<UploadItem> items = [];
     private ModelInfo? model;
@@ -96,7 +99,8 @@ public partial class Predict
 
     private async Task<UploadItem> PredictOneAsync(IBrowserFile file)
     {
-        var outcome = await Predictions.PredictUploadAsync(file.Name, file.Size, limit => file.OpenReadStream(limit), new PredictRequestOptions { TopK = 5 }, reviewSource: "page");
+        var outcome = await Predictions.PredictUploadAsync(file.Name, file.Size, limit => file.OpenReadStream(limit), new PredictRequestOptions { TopK = 5 }, reviewSource: "page",
+            owner: await SignedIn.NameAsync());
         return new UploadItem(Guid.NewGuid(), file.Name, outcome.Result, outcome.Error);
     }
 

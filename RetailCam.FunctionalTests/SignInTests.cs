@@ -1,0 +1,256 @@
+using System.Net;
+using System.Net.Http.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Playwright;
+using RetailCam.Storage.Accounts;
+using RetailCam.Tests.Support;
+
+using static RetailCam.FunctionalTests.HttpJson;
+
+namespace RetailCam.FunctionalTests;
+
+/// <summary>Sign-in, roles and tokens on the real app: who may do what, and what strangers get.</summary>
+[Collection(WebCollection.Name)]
+public class SignInTests(WebAppFixture app, BrowserFixture browser)
+{
+    private static async Task AssertProblemAsync(HttpResponseMessage response, HttpStatusCode status)
+    {
+        Assert.Equal(status, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var body = await Json(response);
+        Assert.Equal((int)status, body.GetProperty("status").GetInt32());
+        Assert.False(string.IsNullOrEmpty(body.GetProperty("detail").GetString()));
+    }
+
+    [Theory]
+    [InlineData("GET", "/api/runs")]
+    [InlineData("GET", "/api/models")]
+    [InlineData("GET", "/api/datasets")]
+    [InlineData("GET", "/api/review")]
+    [InlineData("POST", "/api/predict")]
+    [InlineData("POST", "/hubs/training/negotiate?negotiateVersion=1")]
+    public async Task A_stranger_gets_401_with_problem_details_and_no_redirect(string method, string path)
+    {
+        using var client = app.CreateAnonymousClient();
+        using var response = await client.SendAsync(new HttpRequestMessage(new HttpMethod(method), path));
+        await AssertProblemAsync(response, HttpStatusCode.Unauthorized);
+        Assert.Contains("Bearer", response.Headers.WwwAuthenticate.ToString());
+    }
+
+    [Fact]
+    public async Task A_stranger_is_sent_to_the_login_page_and_health_says_only_that_it_is_up()
+    {
+        using var handler = new HttpClientHandler { AllowAutoRedirect = false };
+        using var client = new HttpClient(handler) { BaseAddress = app.BaseAddress };
+        using var page = await client.GetAsync("/datasets");
+        Assert.Equal(HttpStatusCode.Redirect, page.StatusCode);
+        Assert.StartsWith("/account/login", page.Headers.Location!.PathAndQuery);
+        Assert.Contains("ReturnUrl=%2Fdatasets", page.Headers.Location.Query);
+
+        using var health = await client.GetAsync("/healthz");
+        var body = await Json(health);
+        Assert.Equal(["status"], body.EnumerateObject().Select(p => p.Name));
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/account/login")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Each_role_may_do_its_own_work_and_gets_403_beyond_it()
+    {
+        using var viewer = app.CreateClient(TeamRoles.Viewer);
+        using var trainer = app.CreateClient(TeamRoles.Trainer);
+        Assert.Equal(HttpStatusCode.OK, (await viewer.GetAsync("/api/runs")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await viewer.GetAsync("/api/models")).StatusCode);
+        await AssertProblemAsync(await viewer.PostAsJsonAsync("/api/datasets", new { name = "viewer may not" }), HttpStatusCode.Forbidden);
+        await AssertProblemAsync(await viewer.PostAsJsonAsync("/api/runs", new { dataset = "any" }), HttpStatusCode.Forbidden);
+        await AssertProblemAsync(await viewer.GetAsync("/api/review"), HttpStatusCode.Forbidden);
+
+        var created = await trainer.PostAsJsonAsync("/api/datasets", new { name = "Trainer's own" });
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await trainer.GetAsync("/api/review")).StatusCode);
+        await AssertProblemAsync(await trainer.DeleteAsync("/api/runs/some-run"), HttpStatusCode.Forbidden);
+        // The admin passes authorisation and reaches the endpoint's own answer.
+        using var admin = app.CreateClient();
+        Assert.Equal(HttpStatusCode.NotFound, (await admin.DeleteAsync("/api/runs/no-such-run")).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_wrong_token_is_refused_and_a_disabled_members_token_stops_working()
+    {
+        using var forged = app.CreateAnonymousClient();
+        forged.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", "rc_not-a-real-token");
+        await AssertProblemAsync(await forged.GetAsync("/api/runs"), HttpStatusCode.Unauthorized);
+
+        var name = $"leaver-{Guid.NewGuid():N}"[..16];
+        var token = await WebAppFixture.AddMemberAsync(app.Services, name, TeamRoles.Viewer);
+        using var client = app.CreateAnonymousClient();
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/runs")).StatusCode);
+        await using (var scope = app.Services.CreateAsyncScope())
+            await scope.ServiceProvider.GetRequiredService<TeamAccounts>().SetDisabledAsync(name, true);
+        await AssertProblemAsync(await client.GetAsync("/api/runs"), HttpStatusCode.Unauthorized);
+    }
+
+    [Fact]
+    public async Task The_cli_adds_a_member_and_their_token_works_against_the_running_app()
+    {
+        var name = $"cli-{Guid.NewGuid():N}"[..12];
+        var environment = ("RetailCam__DataRoot", app.DataRoot);
+        Environment.SetEnvironmentVariable(environment.Item1, environment.Item2);
+        try
+        {
+            var (exit, stdout, stderr) = await ConsoleCapture.RunAsync(() => Cli.CliProgram.InvokeAsync(["users", "add", name, "--role", "trainer", "--password-stdin", "--json"]),
+                TimeSpan.FromMinutes(2), stdin: WebAppFixture.Password + "\n");
+            Assert.True(exit == 0, stderr);
+            Assert.Contains("\"role\":\"trainer\"", stdout);
+            (exit, stdout, stderr) = await ConsoleCapture.RunAsync(() => Cli.CliProgram.InvokeAsync(["tokens", "create", name, "--json"]), TimeSpan.FromMinutes(2));
+            Assert.True(exit == 0, stderr);
+            var token = System.Text.Json.JsonDocument.Parse(stdout.Trim().Split('\n')[^1]).RootElement.GetProperty("token").GetString()!;
+
+            using var client = app.CreateAnonymousClient();
+            client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+            Assert.Equal(HttpStatusCode.Created, (await client.PostAsJsonAsync("/api/datasets", new { name = "From a script" })).StatusCode);
+
+            (exit, _, stderr) = await ConsoleCapture.RunAsync(() => Cli.CliProgram.InvokeAsync(["users", "add", name + "x", "--role", "viewer", "--password-stdin"]),
+                TimeSpan.FromMinutes(2), stdin: "short\n");
+            Assert.Equal(1, exit);
+            Assert.Contains("at least", stderr);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(environment.Item1, null);
+        }
+    }
+
+    [Fact]
+    public async Task A_viewer_signs_in_sees_only_their_pages_and_is_told_when_a_page_needs_another_role()
+    {
+        var name = $"viewer-{Guid.NewGuid():N}"[..14];
+        await WebAppFixture.AddMemberAsync(app.Services, name, TeamRoles.Viewer);
+        await using var context = await browser.Browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 800 } });
+        var page = await context.NewPageAsync();
+        await page.GotoAsync(new Uri(app.BaseAddress, "predict").ToString());
+        await Assertions.Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/account/login"));
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(BrowserFixture.ScreenshotFolder, "login.png") });
+        await page.GetByTestId("login-user").FillAsync(name);
+        await page.GetByTestId("login-password").FillAsync(WebAppFixture.Password);
+        await page.GetByTestId("login-submit").ClickAsync();
+        // Back where they were going, signed in.
+        await Assertions.Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/predict$"));
+        await page.GetByTestId("app-interactive").WaitForAsync(new LocatorWaitForOptions { State = WaitForSelectorState.Attached, Timeout = 60_000 });
+        await Assertions.Expect(page.GetByTestId("nav-predict")).ToBeVisibleAsync();
+        await Assertions.Expect(page.GetByTestId("nav-datasets")).ToHaveCountAsync(0);
+        await Assertions.Expect(page.GetByTestId("nav-users")).ToHaveCountAsync(0);
+
+        await page.GotoAsync(new Uri(app.BaseAddress, "datasets").ToString());
+        await Assertions.Expect(page.GetByTestId("access-denied")).ToContainTextAsync("viewer");
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(BrowserFixture.ScreenshotFolder, "access-denied.png") });
+
+        // Signing out ends the session: the next page asks to sign in again.
+        await page.GotoAsync(new Uri(app.BaseAddress, "predict").ToString());
+        await page.GetByTestId("app-interactive").WaitForAsync(new LocatorWaitForOptions { State = WaitForSelectorState.Attached, Timeout = 60_000 });
+        await page.GetByTestId("account-menu").ClickAsync();
+        await Assertions.Expect(page.GetByTestId("signed-in-as")).ToContainTextAsync(name);
+        await page.GetByTestId("sign-out").ClickAsync();
+        await Assertions.Expect(page.GetByTestId("login-message")).ToContainTextAsync("Signed out");
+        await page.GotoAsync(new Uri(app.BaseAddress, "predict").ToString());
+        await Assertions.Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/account/login"));
+    }
+
+    [Fact]
+    public async Task Repeated_wrong_passwords_lock_the_account()
+    {
+        var name = $"guess-{Guid.NewGuid():N}"[..13];
+        await WebAppFixture.AddMemberAsync(app.Services, name, TeamRoles.Viewer);
+        await using var context = await browser.Browser.NewContextAsync();
+        var page = await context.NewPageAsync();
+        for (var attempt = 1; attempt <= 5; attempt++)
+        {
+            await BrowserFixture.SignInAsync(page, app.BaseAddress, name, $"wrong guess number {attempt}");
+            await Assertions.Expect(page.GetByTestId("login-message")).ToBeVisibleAsync();
+        }
+        await Assertions.Expect(page.GetByTestId("login-message")).ToContainTextAsync("locked");
+        // Even the right password is refused while the lock lasts.
+        await BrowserFixture.SignInAsync(page, app.BaseAddress, name, WebAppFixture.Password);
+        await Assertions.Expect(page.GetByTestId("login-message")).ToContainTextAsync("locked");
+    }
+
+    [Fact]
+    public async Task An_admin_adds_a_trainer_in_the_users_page()
+    {
+        var page = await browser.NewPageAsync(app, new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 800 } });
+        await PageControls.GoToAsync(page, app.BaseAddress, "admin/users");
+        var name = $"added-{Guid.NewGuid():N}"[..13];
+        await PageControls.Input(page, "user-name").FillAsync(name);
+        await PageControls.Input(page, "user-password").FillAsync(WebAppFixture.Password);
+        await PageControls.ChooseAsync(page, page.GetByTestId("user-role"), TeamRoles.Trainer);
+        await page.GetByTestId("user-add").ClickAsync();
+        await Assertions.Expect(page.GetByTestId("users-message")).ToContainTextAsync($"Added {name} (trainer)");
+        await Assertions.Expect(page.Locator($"[data-testid=user-row][data-user='{name}']")).ToHaveCountAsync(1);
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(BrowserFixture.ScreenshotFolder, "users.png"), FullPage = true });
+
+        await using var context = await browser.NewContextAsync(app, userName: name);
+        var theirs = await context.NewPageAsync();
+        await PageControls.GoToAsync(theirs, app.BaseAddress, "datasets");
+        await Assertions.Expect(PageControls.Input(theirs, "dataset-name")).ToBeVisibleAsync();
+    }
+
+    [Fact]
+    public async Task On_a_first_start_a_visitor_on_this_machine_creates_the_admin_and_is_signed_in()
+    {
+        var root = Directory.CreateTempSubdirectory("retailcam-first-start-").FullName;
+        try
+        {
+            await using var factory = new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactory<Program>().WithWebHostBuilder(builder =>
+            {
+                Microsoft.AspNetCore.Hosting.HostingAbstractionsWebHostBuilderExtensions.UseEnvironment(builder, "Production");
+                builder.UseSetting("RetailCam:DataRoot", root);
+                builder.UseSetting("RetailCam:Device", "cpu");
+                builder.UseSetting("RetailCam:QuickStart:Enabled", "false");
+            });
+            var address = LoopbackServer.Start(factory);
+            await using var context = await browser.Browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 800 } });
+            var page = await context.NewPageAsync();
+            await page.GotoAsync(address.ToString());
+            await Assertions.Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/account/login"));
+            await page.GetByTestId("login-setup").Locator("a").ClickAsync();
+            await page.GetByTestId("setup-user").FillAsync("first-admin");
+            await page.GetByTestId("setup-password").FillAsync(WebAppFixture.Password);
+            await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(BrowserFixture.ScreenshotFolder, "first-start-setup.png") });
+            await page.GetByTestId("setup-submit").ClickAsync();
+            await page.GetByTestId("app-interactive").WaitForAsync(new LocatorWaitForOptions { State = WaitForSelectorState.Attached, Timeout = 60_000 });
+            await page.GetByTestId("account-menu").ClickAsync();
+            await Assertions.Expect(page.GetByTestId("signed-in-as")).ToContainTextAsync("first-admin · admin");
+
+            // Once the team has its admin, setup is over for everyone.
+            await page.GotoAsync(new Uri(address, "setup").ToString());
+            await Assertions.Expect(page.GetByTestId("setup-done")).ToBeVisibleAsync();
+            await using var scope = factory.Services.CreateAsyncScope();
+            Assert.Single(await scope.ServiceProvider.GetRequiredService<TeamAccounts>().ListAsync());
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            try { Directory.Delete(root, recursive: true); } catch (IOException) { }
+        }
+    }
+
+    [Fact]
+    public async Task Uploads_predictions_and_filings_record_who_made_them()
+    {
+        using var viewer = app.CreateClient(TeamRoles.Viewer);
+        var form = new MultipartFormDataContent { { new ByteArrayContent(await File.ReadAllBytesAsync(TestPhotos.Good($"{Guid.NewGuid():N}.png", 91))), "images", "owned.png" } };
+        var image = (await Json(await viewer.PostAsync("/api/predict", form))).GetProperty("images")[0];
+        var upload = image.GetProperty("upload").GetString()!;
+
+        using var trainer = app.CreateClient(TeamRoles.Trainer);
+        var dataset = (await Json(await trainer.PostAsJsonAsync("/api/datasets", new { name = "Owned filings" }))).GetProperty("id").GetString()!;
+        await trainer.PostAsync($"/api/datasets/{dataset}/categories?path=Shelf%2FMugs", null);
+        Assert.Equal(HttpStatusCode.Created, (await trainer.PostAsJsonAsync("/api/files", new { upload, dataset, category = "Shelf/Mugs" })).StatusCode);
+
+        var contexts = app.Services.GetRequiredService<Microsoft.EntityFrameworkCore.IDbContextFactory<Storage.RetailCamDbContext>>();
+        await using var db = await contexts.CreateDbContextAsync();
+        Assert.Equal(WebAppFixture.ViewerName, db.Uploads.Single(u => u.ContentHash == upload).Owner);
+        Assert.Equal(WebAppFixture.ViewerName, db.Predictions.Where(p => p.ContentHash == upload).Select(p => p.Owner).Single());
+        Assert.Equal(WebAppFixture.TrainerName, db.FiledPhotos.Single(f => f.ContentHash == upload && f.DatasetId == dataset).FiledBy);
+    }
+}
