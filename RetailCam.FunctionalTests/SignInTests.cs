@@ -197,41 +197,25 @@ public class SignInTests(WebAppFixture app, BrowserFixture browser)
     [Fact]
     public async Task On_a_first_start_a_visitor_on_this_machine_creates_the_admin_and_is_signed_in()
     {
-        var root = Directory.CreateTempSubdirectory("retailcam-first-start-").FullName;
-        try
-        {
-            await using var factory = new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactory<Program>().WithWebHostBuilder(builder =>
-            {
-                Microsoft.AspNetCore.Hosting.HostingAbstractionsWebHostBuilderExtensions.UseEnvironment(builder, "Production");
-                builder.UseSetting("RetailCam:DataRoot", root);
-                builder.UseSetting("RetailCam:Device", "cpu");
-                builder.UseSetting("RetailCam:QuickStart:Enabled", "false");
-            });
-            var address = LoopbackServer.Start(factory);
-            await using var context = await browser.Browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 800 } });
-            var page = await context.NewPageAsync();
-            await page.GotoAsync(address.ToString());
-            await Assertions.Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/account/login"));
-            await page.GetByTestId("login-setup").Locator("a").ClickAsync();
-            await page.GetByTestId("setup-user").FillAsync("first-admin");
-            await page.GetByTestId("setup-password").FillAsync(WebAppFixture.Password);
-            await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(BrowserFixture.ScreenshotFolder, "first-start-setup.png") });
-            await page.GetByTestId("setup-submit").ClickAsync();
-            await page.GetByTestId("app-interactive").WaitForAsync(new LocatorWaitForOptions { State = WaitForSelectorState.Attached, Timeout = 60_000 });
-            await page.GetByTestId("account-menu").ClickAsync();
-            await Assertions.Expect(page.GetByTestId("signed-in-as")).ToContainTextAsync("first-admin · admin");
+        await using var fresh = new PrivateWebApp(tinyModel: false);
+        await using var context = await browser.Browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 800 } });
+        var page = await context.NewPageAsync();
+        await page.GotoAsync(fresh.Address.ToString());
+        await Assertions.Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/account/login"));
+        await page.GetByTestId("login-setup").Locator("a").ClickAsync();
+        await page.GetByTestId("setup-user").FillAsync("first-admin");
+        await page.GetByTestId("setup-password").FillAsync(WebAppFixture.Password);
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(BrowserFixture.ScreenshotFolder, "first-start-setup.png") });
+        await page.GetByTestId("setup-submit").ClickAsync();
+        await page.GetByTestId("app-interactive").WaitForAsync(new LocatorWaitForOptions { State = WaitForSelectorState.Attached, Timeout = 60_000 });
+        await page.GetByTestId("account-menu").ClickAsync();
+        await Assertions.Expect(page.GetByTestId("signed-in-as")).ToContainTextAsync("first-admin · admin");
 
-            // Once the team has its admin, setup is over for everyone.
-            await page.GotoAsync(new Uri(address, "setup").ToString());
-            await Assertions.Expect(page.GetByTestId("setup-done")).ToBeVisibleAsync();
-            await using var scope = factory.Services.CreateAsyncScope();
-            Assert.Single(await scope.ServiceProvider.GetRequiredService<TeamAccounts>().ListAsync());
-        }
-        finally
-        {
-            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-            try { Directory.Delete(root, recursive: true); } catch (IOException) { }
-        }
+        // Once the team has its admin, setup is over for everyone.
+        await page.GotoAsync(new Uri(fresh.Address, "setup").ToString());
+        await Assertions.Expect(page.GetByTestId("setup-done")).ToBeVisibleAsync();
+        await using var scope = fresh.Services.CreateAsyncScope();
+        Assert.Single(await scope.ServiceProvider.GetRequiredService<TeamAccounts>().ListAsync());
     }
 
     [Fact]

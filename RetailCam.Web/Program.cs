@@ -1,4 +1,5 @@
 using RetailCam.Engine.Hosting;
+using RetailCam.Engine.Layout;
 using RetailCam.Storage;
 using RetailCam.Web.Api;
 using RetailCam.Web.Components;
@@ -19,11 +20,30 @@ builder.AddRetailCamSecurity();
 
 var app = builder.Build();
 
+// One app per data root: a second start says so and exits instead of sharing the runs and models.
+DataRootLock instanceLock;
+try
+{
+    instanceLock = DataRootLock.Acquire(app.Services.GetRequiredService<DataRootLayout>().Root);
+}
+catch (DataRootInUseException ex)
+{
+    Console.Error.WriteLine($"error: {ex.Message}");
+    Environment.ExitCode = 1;
+    return;
+}
+
+app.UseSecurityHeaders();
 if (!app.Environment.IsDevelopment())
-    app.UseExceptionHandler("/Error", createScopeForErrors: true);
+{
+    // Scripts get a problem document (no exception text, no paths), people the error page.
+    app.UseWhen(context => SignInProblems.IsApi(context.Request), api => api.UseExceptionHandler());
+    app.UseWhen(context => !SignInProblems.IsApi(context.Request), pages => pages.UseExceptionHandler("/Error", createScopeForErrors: true));
+}
 app.UseStatusCodePagesWithReExecute("/not-found", createScopeForStatusCodePages: true);
 app.UseAuthentication();
 app.UseAuthorization();
+app.UseRateLimiter();
 app.UseAntiforgery();
 
 // The sign-in page needs the styles and scripts before anyone is signed in.
@@ -38,9 +58,12 @@ app.MapFilingApi();
 app.MapTrainingHub();
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
 
-// The history database is created or migrated before the first request.
-await StorageInitializer.InitializeAsync(app.Services);
-await app.RunAsync();
+using (instanceLock)
+{
+    // The history database is created or migrated before the first request.
+    await StorageInitializer.InitializeAsync(app.Services);
+    await app.RunAsync();
+}
 
 /// <summary>Entry point type, visible to WebApplicationFactory in tests.</summary>
 public partial class Program;

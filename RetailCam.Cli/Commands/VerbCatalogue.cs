@@ -15,6 +15,7 @@ internal static class VerbCatalogue
         ParityCommand.Create(),
         WatchCommand.Create(),
         BenchCommand.Create(),
+        FuzzCommand.Create(),
         AccountCommands.Users(),
         AccountCommands.Tokens(),
     ];

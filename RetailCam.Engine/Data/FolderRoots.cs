@@ -26,12 +26,29 @@ public sealed class FolderRoots
             throw new UnauthorizedAccessException("'..' is not allowed: stay inside the chosen root.");
         var full = Path.GetFullPath(Path.Combine(root, relative));
         if (!IsInside(root, full)) throw new UnauthorizedAccessException("That path leads outside the chosen root.");
-        if (!Directory.Exists(full)) throw new DirectoryNotFoundException($"'{relative}' does not exist under {root}.");
-        // A symbolic link inside the root may point anywhere: judge where it really leads.
-        var target = new DirectoryInfo(full).ResolveLinkTarget(returnFinalTarget: true)?.FullName;
-        if (target is not null && !IsInside(root, Path.GetFullPath(target)))
-            throw new UnauthorizedAccessException("That folder is a link leading outside the chosen root.");
+        if (!Directory.Exists(full)) throw new DirectoryNotFoundException($"'{relative}' does not exist under the chosen root.");
+        // A symbolic link anywhere on the way (root/a -> /etc, then a/ssl) may lead anywhere: judge where every component really leads.
+        if (!IsInside(RealPath(root), RealPath(full)))
+            throw new UnauthorizedAccessException("That folder is reached through a link leading outside the chosen root.");
         return full;
+    }
+
+    /// <summary>The path with every symbolic link on it followed, component by component (as realpath(3) does).</summary>
+    public static string RealPath(string path) => RealPath(path, depth: 0);
+
+    private static string RealPath(string path, int depth)
+    {
+        // Links that point at each other would otherwise never end.
+        if (depth > 40) throw new UnauthorizedAccessException("Too many levels of symbolic links.");
+        var full = Path.GetFullPath(path);
+        var resolved = Path.GetPathRoot(full)!;
+        foreach (var part in full[resolved.Length..].Split(Path.DirectorySeparatorChar, StringSplitOptions.RemoveEmptyEntries))
+        {
+            var next = Path.Combine(resolved, part);
+            // A link's target is relative to the folder holding the link, and may pass through links itself.
+            resolved = new FileInfo(next).LinkTarget is { } target ? RealPath(Path.GetFullPath(target, resolved), depth + 1) : next;
+        }
+        return Path.TrimEndingDirectorySeparator(resolved);
     }
 
     /// <summary>Sub-folders of a folder under a root, relative to the root, for pickers.</summary>

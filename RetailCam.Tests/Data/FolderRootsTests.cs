@@ -55,4 +55,33 @@ public sealed class FolderRootsTests : IDisposable
         Assert.Throws<DirectoryNotFoundException>(() => roots.Resolve(0, "nope"));
         Assert.Throws<UnauthorizedAccessException>(() => roots.Resolve(3, ""));
     }
+
+    [Fact]
+    public void A_folder_reached_through_a_link_on_the_way_out_is_refused()
+    {
+        // root/escape -> outside; outside/deeper is a real folder: only following every component shows where it is.
+        Directory.CreateDirectory(Path.Combine(outside, "deeper"));
+        Directory.CreateSymbolicLink(Path.Combine(root, "escape"), outside);
+        var roots = new FolderRoots([root]);
+        Assert.Throws<UnauthorizedAccessException>(() => roots.Resolve(0, "escape/deeper"));
+    }
+
+    [Fact]
+    public void Links_that_stay_inside_the_root_are_followed_and_a_linked_root_is_judged_by_its_target()
+    {
+        Directory.CreateSymbolicLink(Path.Combine(root, "summer-link"), Path.Combine(root, "shop", "summer"));
+        var linkedRoot = Path.Combine(outside, "root-link");
+        Directory.CreateSymbolicLink(linkedRoot, root);
+        Assert.Equal(Path.Combine(root, "summer-link"), new FolderRoots([root]).Resolve(0, "summer-link"));
+        Assert.Equal(Path.Combine(linkedRoot, "shop"), new FolderRoots([linkedRoot]).Resolve(0, "shop"));
+        Assert.Equal(Path.Combine(root, "shop", "summer"), FolderRoots.RealPath(Path.Combine(linkedRoot, "summer-link")));
+    }
+
+    [Fact]
+    public void Links_in_a_loop_are_refused_not_followed_for_ever()
+    {
+        Directory.CreateSymbolicLink(Path.Combine(root, "a"), Path.Combine(root, "b"));
+        Directory.CreateSymbolicLink(Path.Combine(root, "b"), Path.Combine(root, "a"));
+        Assert.Throws<UnauthorizedAccessException>(() => FolderRoots.RealPath(Path.Combine(root, "a", "x")));
+    }
 }

@@ -15,6 +15,7 @@ public static class PredictApi
         var api = endpoints.MapGroup("/api").WithTags("Prediction").RequireAuthorization(TeamRoles.Viewer);
 
         api.MapPost("/predict", PredictAsync)
+            .RequireRateLimiting(RequestLimits.PredictPolicy)
             .WithName("Predict")
             .WithSummary("Categorise one or more photos (multipart form, field 'images').")
             .WithDescription("Returns, per photo, the top leaf categories, the category path with a confidence per level, and boxes, as `retailcam predict --json` does.")
@@ -109,7 +110,8 @@ public static class PredictApi
         return endpoints;
     }
 
-    private static async Task<IResult> PredictAsync(HttpRequest request, PredictionService service, CancellationToken cancellationToken)
+    private static async Task<IResult> PredictAsync(HttpRequest request, PredictionService service, Microsoft.Extensions.Options.IOptions<RequestLimitsOptions> limits,
+        CancellationToken cancellationToken)
     {
         if (!request.HasFormContentType)
             return Results.Problem("Send the photos as multipart/form-data in the field 'images'.", statusCode: StatusCodes.Status415UnsupportedMediaType, title: "Unsupported media type");
@@ -127,6 +129,9 @@ public static class PredictApi
             return Results.Problem(ex.Message, statusCode: StatusCodes.Status413PayloadTooLarge, title: "Upload too large");
         }
         var files = form.Files.GetFiles("images");
+        if (files.Count > limits.Value.PredictFilesPerRequest)
+            return Results.Problem($"{files.Count} photos in one request; send at most {limits.Value.PredictFilesPerRequest} at a time.",
+                statusCode: StatusCodes.Status413PayloadTooLarge, title: "Too many photos");
         if (files.Count == 0)
             return Results.Problem("No photo received: send one or more files in the multipart field 'images'.", statusCode: StatusCodes.Status400BadRequest, title: "No photos");
 

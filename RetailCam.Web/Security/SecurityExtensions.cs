@@ -61,6 +61,7 @@ public static class SecurityExtensions
             .AddPolicy(TeamRoles.Admin, Policy(TeamRoles.Admin))
             .SetFallbackPolicy(viewer);
         services.AddCascadingAuthenticationState();
+        services.AddRequestLimits();
         return builder;
     }
 
