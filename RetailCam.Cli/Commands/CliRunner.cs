@@ -47,6 +47,7 @@ internal static class CliRunner
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             Console.Error.WriteLine($"error: {OneLine(ex)}");
+            if (Environment.GetEnvironmentVariable("RETAILCAM_TRACE") == "1") Console.Error.WriteLine(ex);
             return 1;
         }
     }

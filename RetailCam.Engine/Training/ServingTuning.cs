@@ -31,6 +31,12 @@ public static class ServingTuning
 {
     public const int MaxValidationPhotos = 1000;
     public const int SceneCount = 96;
+
+    /// <summary>
+    /// Scenes to compose from <paramref name="validationPhotos"/>: two per photo, 24 to 96. A few photos
+    /// repeated in 96 scenes tell no more than in 24, and each scene is scored at every candidate side.
+    /// </summary>
+    public static int SceneCountFor(int validationPhotos) => Math.Clamp(2 * validationPhotos, 24, SceneCount);
     private static readonly double[] SideFactors = [1.0, 1.5, 2.0, 2.5, 3.0];
     public const int MaxServeSide = 448;
 
@@ -70,8 +76,14 @@ public static class ServingTuning
             // (products larger in pixels than training showed them) is no better for a user.
             var bestSceneAccuracy = sides.Max(s => s.SceneAccuracy);
             var sceneTolerance = Math.Max(AccuracyTolerance, Math.Sqrt(bestSceneAccuracy * (1 - bestSceneAccuracy) / Math.Max(1, scenes.Scenes.Count)));
-            var chosen = sides.Where(s => s.Accuracy >= bestAccuracy - tolerance && s.SceneAccuracy >= bestSceneAccuracy - sceneTolerance)
-                .OrderByDescending(s => s.MaxBoxAcc).ThenBy(s => s.Side).First();
+            // Photos the composer could place in no scene leave nothing to judge scenes by: validation accuracy alone decides.
+            var judgeScenes = scenes.Scenes.Count > 0;
+            var accurate = sides.Where(s => s.Accuracy >= bestAccuracy - tolerance).ToList();
+            var recognised = judgeScenes ? accurate.Where(s => s.SceneAccuracy >= bestSceneAccuracy - sceneTolerance).ToList() : accurate;
+            // The side best on photos and the side best on scenes can differ by more than either tolerance (a tiny
+            // validation split): then the accurate side that reads scenes best.
+            if (recognised.Count == 0) recognised = accurate.OrderByDescending(s => s.SceneAccuracy).Take(1).ToList();
+            var chosen = recognised.OrderByDescending(s => judgeScenes ? s.MaxBoxAcc : 0).ThenBy(s => s.Side).First();
 
             var logits = scored.Single(s => s.Score == chosen).Logits;
             var labels = photos.Select(p => p.Label).ToList();
@@ -178,7 +190,8 @@ public static class ServingTuning
         var articles = photos.Select(p => SceneArticle.FromPhoto(p.Label.ToString(System.Globalization.CultureInfo.InvariantCulture), p.Image)).ToList();
         var set = new SceneSet(articles);
         var smallest = Math.Max(224, trainingSide);
-        for (var i = 0; i < SceneCount; i++)
+        var count = SceneCountFor(photos.Count);
+        for (var i = 0; i < count; i++)
         {
             var side = random.Next(smallest, Math.Max(smallest, MaxServeSide) + 1);
             var composer = new ShopSceneComposer(ShopSceneOptions.ForSide(side));

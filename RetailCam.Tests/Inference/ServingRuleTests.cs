@@ -67,7 +67,12 @@ public sealed class ServingRuleTests : IDisposable
             Assert.Equal(expected, p.Probabilities[0], 3);
         }
         using (var strict = Predictor.ForFolder(model, new PredictorOptions { PathConfidence = 1, Precision = InferencePrecision.Float32 }, CPU))
-            Assert.Null((await strict.PredictAsync(photo, "photo")).FiledUnder);
+        {
+            // Only a level summed up to certainty (several sigmoid leaves can reach 1) clears 1; a single leaf's sigmoid never does.
+            var certain = await strict.PredictAsync(photo, "photo");
+            Assert.Equal(certain.Path.TakeWhile(level => level.Probability >= 1).LastOrDefault()?.Category, certain.FiledUnder);
+            Assert.NotEqual(certain.Top[0].Category, certain.FiledUnder);
+        }
 
         ModelFolder.UpdateManifest(model, m => m with { UnknownThreshold = 1 });
         using var unknown = Predictor.ForFolder(model, new PredictorOptions { PathConfidence = 0, Precision = InferencePrecision.Float32 }, CPU);

@@ -19,4 +19,13 @@ public class ServingSideCandidatesTests
         Assert.Equal(ServingTuning.Candidates(160), ServingTuning.Candidates(160, 128));
         Assert.Equal(ServingTuning.Candidates(160), ServingTuning.Candidates(160, 0));
     }
+
+    [Theory]
+    [InlineData(3, 24)]
+    [InlineData(12, 24)]
+    [InlineData(30, 60)]
+    [InlineData(48, 96)]
+    [InlineData(1000, 96)]
+    public void Scenes_for_tuning_grow_with_the_validation_photos_they_are_made_of(int photos, int scenes) =>
+        Assert.Equal(scenes, ServingTuning.SceneCountFor(photos));
 }

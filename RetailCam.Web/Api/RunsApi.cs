@@ -74,17 +74,19 @@ public static partial class RunsApi
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound);
 
-        api.MapGet("/{id}", async (string id, RunQueries queries, RunHistory history, CancellationToken cancellationToken) =>
+        api.MapGet("/{id}", async (string id, RunQueries queries, RunHistory history, TrainingRunService runs, CancellationToken cancellationToken) =>
         {
             if (!RunQueries.IsValidRunId(id)) return NotARunId(id);
             if (await queries.FindAsync(id, cancellationToken) is not { } summary) return UnknownRun(id);
             var record = await history.GetAsync(id, cancellationToken);
+            var queued = runs.Slots.PositionOf(id);
             var epochs = await queries.HistoryAsync(id, 0, cancellationToken);
             return Results.Json(new
             {
                 id = summary.RunId,
                 status = summary.Status,
                 live = summary.Live,
+                queuePosition = queued > 0 ? queued : (int?)null,
                 step = summary.Steps,
                 totalSteps = summary.TotalSteps,
                 epoch = summary.Epochs,
@@ -98,7 +100,7 @@ public static partial class RunsApi
             }, Json);
         })
             .WithName("GetRun")
-            .WithSummary("A run's status, step, epoch, best accuracy, the dataset version it trained on, and its per-epoch metrics.")
+            .WithSummary("A run's status (with its place in the queue while it waits), step, epoch, best accuracy, the dataset version it trained on, and its per-epoch metrics.")
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound);
 

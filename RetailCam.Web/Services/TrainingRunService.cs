@@ -33,9 +33,13 @@ public sealed class LiveRun : IDisposable
 /// page pause, resume or stop them, keeps their history in SQLite, and replays what a run stored
 /// so a viewer who arrives late sees everything before the live tail.
 /// </summary>
-public sealed class TrainingRunService(DataRootLayout layout, TorchEnvironment torch, RunHistory history, ILogger<TrainingRunService> logger) : IDisposable
+public sealed class TrainingRunService(DataRootLayout layout, TorchEnvironment torch, RunHistory history, Microsoft.Extensions.Options.IOptions<RunQueueOptions> queue,
+    ILogger<TrainingRunService> logger) : IDisposable
 {
     private readonly ConcurrentDictionary<string, LiveRun> live = new();
+
+    /// <summary>At most RetailCam:Runs:MaxConcurrent runs train at once; the others wait here, in order.</summary>
+    public RunSlots Slots { get; } = new(queue.Value.MaxConcurrent);
 
     /// <summary>Every event of every live run, for the SignalR hub and other process-wide listeners.</summary>
     public event Action<TrainingEvent>? EventPublished;
@@ -76,8 +80,22 @@ public sealed class TrainingRunService(DataRootLayout layout, TorchEnvironment t
         var fanOut = run.Events.Subscribe(e => EventPublished?.Invoke(e), batchEventCapacity: 64);
         run.Completion = Task.Factory.StartNew(() =>
         {
+            var holdsSlot = false;
             try
             {
+                var turn = Slots.EnterAsync(runId, run.Cancellation.Token);
+                if (!turn.IsCompleted) RunsChanged?.Invoke(); // the lists show it queued
+                try
+                {
+                    turn.GetAwaiter().GetResult();
+                }
+                catch (OperationCanceledException)
+                {
+                    // Through the run's own stream: the store and every live viewer learn it as from a run that trained.
+                    run.Events.Publish(new StatusChanged(runId, 0, DateTimeOffset.UtcNow, RunStatus.Stopped, "Stopped while queued."));
+                    return null;
+                }
+                holdsSlot = true;
                 var result = TrainingJob.Run(run.Spec, torch.Device, run.Events, run.Control, resume, run.Cancellation.Token,
                     message => logger.LogInformation("Run {Run}: {Message}", runId, message));
                 var finished = Row(result.Summary.Status);
@@ -99,6 +117,7 @@ public sealed class TrainingRunService(DataRootLayout layout, TorchEnvironment t
             }
             finally
             {
+                if (holdsSlot) Slots.Leave();
                 // Disposing delivers what is still queued, so the last events reach every consumer.
                 recorder.Dispose();
                 fanOut.Dispose();

@@ -16,6 +16,7 @@ public static class WebHostExtensions
         builder.Services.AddProblemDetails();
 
         builder.Services.AddOptions<QuickStartOptions>().BindConfiguration(QuickStartOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<RunQueueOptions>().BindConfiguration(RunQueueOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
 
         builder.Services.AddSingleton<EngineStatusService>();
         builder.Services.AddHostedService(services => services.GetRequiredService<EngineStatusService>());
