@@ -61,6 +61,17 @@ public class HardeningTests(WebAppFixture app, BrowserFixture browser)
     }
 
     [Fact]
+    public async Task A_json_body_over_a_megabyte_gets_413_before_anything_starts()
+    {
+        using var client = app.CreateClient();
+        var before = (await Json(await client.GetAsync("/api/runs"))).GetArrayLength();
+        var padding = new string('x', 2_000_000);
+        using var response = await client.PostAsync("/api/runs", new StringContent($"{{\"dataset\": \"{padding}\"}}", System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        Assert.Equal(before, (await Json(await client.GetAsync("/api/runs"))).GetArrayLength());
+    }
+
+    [Fact]
     public async Task An_api_error_tells_no_paths_or_exception_text()
     {
         using var client = app.CreateClient();

@@ -13,7 +13,12 @@ public sealed class PrivateWebApp : IAsyncDisposable
 
     /// <param name="tinyModel">Place a tiny model, so the app predicts at once.</param>
     /// <param name="settings">Configuration keys over the defaults (RetailCam:Limits:PredictBurst = 3, …).</param>
-    public PrivateWebApp(bool tinyModel, params (string Key, string Value)[] settings)
+    public PrivateWebApp(bool tinyModel, params (string Key, string Value)[] settings) : this(tinyModel, null, settings) { }
+
+    /// <param name="tinyModel">Place a tiny model, so the app predicts at once.</param>
+    /// <param name="listenOn">The address to serve on (default: loopback).</param>
+    /// <param name="settings">Configuration keys over the defaults.</param>
+    public PrivateWebApp(bool tinyModel, System.Net.IPAddress? listenOn, params (string Key, string Value)[] settings)
     {
         if (tinyModel) RetailCam.Tests.Support.TinyModels.Save(Path.Combine(DataRoot, "models", "tiny"), seed: 5);
         factory = new WebApplicationFactory<Program>().WithWebHostBuilder(builder =>
@@ -24,7 +29,7 @@ public sealed class PrivateWebApp : IAsyncDisposable
             builder.UseSetting("RetailCam:QuickStart:Enabled", "false");
             foreach (var (key, value) in settings) builder.UseSetting(key, value);
         });
-        Address = LoopbackServer.Start(factory);
+        Address = LoopbackServer.Start(factory, listenOn ?? System.Net.IPAddress.Loopback);
     }
 
     public string DataRoot { get; } = Directory.CreateTempSubdirectory("retailcam-private-").FullName;

@@ -237,4 +237,60 @@ public class SignInTests(WebAppFixture app, BrowserFixture browser)
         Assert.Equal(WebAppFixture.ViewerName, db.Predictions.Where(p => p.ContentHash == upload).Select(p => p.Owner).Single());
         Assert.Equal(WebAppFixture.TrainerName, db.FiledPhotos.Single(f => f.ContentHash == upload && f.DatasetId == dataset).FiledBy);
     }
+
+    /// <summary>Every route the OpenAPI document lists, with made-up values for its parameters: a new endpoint cannot forget its authorisation.</summary>
+    [Fact]
+    public async Task Every_api_route_in_the_openapi_document_answers_a_stranger_401()
+    {
+        using var client = app.CreateAnonymousClient();
+        var document = await Json(await client.GetAsync("/openapi/v1.json"));
+        var checkedRoutes = 0;
+        var refusedNot401 = new List<string>();
+        foreach (var path in document.GetProperty("paths").EnumerateObject())
+        {
+            if (path.Name == "/healthz") continue;
+            var concrete = System.Text.RegularExpressions.Regex.Replace(path.Name, "{[^}]+}", m => m.Value.Contains("hash") ? new string('0', 64) : m.Value.Contains("id") ? Guid.Empty.ToString() : "1");
+            foreach (var operation in path.Value.EnumerateObject())
+            {
+                if (operation.Name is "parameters" or "summary" or "description") continue;
+                using var request = new HttpRequestMessage(new HttpMethod(operation.Name.ToUpperInvariant()), concrete);
+                if (operation.Name is "post" or "put" or "patch") request.Content = new StringContent("{}", System.Text.Encoding.UTF8, "application/json");
+                using var response = await client.SendAsync(request);
+                checkedRoutes++;
+                if (response.StatusCode != HttpStatusCode.Unauthorized) refusedNot401.Add($"{operation.Name.ToUpperInvariant()} {path.Name}: {(int)response.StatusCode}");
+            }
+        }
+        Assert.True(checkedRoutes >= 25, $"only {checkedRoutes} routes in the OpenAPI document");
+        Assert.True(refusedNot401.Count == 0, string.Join("\n", refusedNot401));
+    }
+
+    [Fact]
+    public async Task Setup_is_refused_to_a_visitor_from_another_machine()
+    {
+        // This machine's own address on its network: a request to it does not come from loopback.
+        var address = System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces()
+            .Where(n => n.OperationalStatus == System.Net.NetworkInformation.OperationalStatus.Up)
+            .SelectMany(n => n.GetIPProperties().UnicastAddresses).Select(a => a.Address)
+            .FirstOrDefault(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork && !IPAddress.IsLoopback(a));
+        Assert.True(address is not null, "the machine has a network address besides loopback");
+        await using var fresh = new PrivateWebApp(tinyModel: false, listenOn: address);
+        using var client = new HttpClient { BaseAddress = fresh.Address };
+        using var page = await client.GetAsync("/setup");
+        Assert.Equal(HttpStatusCode.Forbidden, page.StatusCode);
+        var html = await page.Content.ReadAsStringAsync();
+        Assert.Contains("data-testid=\"setup-refused\"", html);
+        Assert.DoesNotContain("setup-form", html);
+
+        // Posting the form anyway, with a valid antiforgery token from the login page, creates no one.
+        var login = await client.GetStringAsync("/account/login");
+        var token = System.Text.RegularExpressions.Regex.Match(login, "name=\"__RequestVerificationToken\" value=\"([^\"]+)\"").Groups[1].Value;
+        Assert.False(string.IsNullOrEmpty(token));
+        using var post = await client.PostAsync("/account/setup", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["userName"] = "intruder", ["password"] = WebAppFixture.Password, ["__RequestVerificationToken"] = token,
+        }));
+        Assert.Equal(HttpStatusCode.Forbidden, post.StatusCode);
+        await using var scope = fresh.Services.CreateAsyncScope();
+        Assert.False(await scope.ServiceProvider.GetRequiredService<TeamAccounts>().AnyAsync());
+    }
 }

@@ -44,6 +44,7 @@ app.UseStatusCodePagesWithReExecute("/not-found", createScopeForStatusCodePages:
 app.UseAuthentication();
 app.UseAuthorization();
 app.UseRateLimiter();
+app.UseJsonBodyLimit();
 app.UseAntiforgery();
 
 // The sign-in page needs the styles and scripts before anyone is signed in.

@@ -80,6 +80,25 @@ public static class RequestLimits
         return services;
     }
 
+    /// <summary>A JSON request body is settings or a name: a megabyte is plenty. Photos come as multipart, with their own limits.</summary>
+    public const long MaxJsonBodyBytes = 1_000_000;
+
+    /// <summary>Caps JSON bodies of the API at <see cref="MaxJsonBodyBytes"/>; a larger one is refused with 413 before it is read.</summary>
+    public static IApplicationBuilder UseJsonBodyLimit(this IApplicationBuilder app) => app.Use(async (context, next) =>
+    {
+        if (context.Request.Path.StartsWithSegments("/api") && context.Request.HasJsonContentType()
+            && context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+        {
+            if (context.Request.ContentLength > MaxJsonBodyBytes)
+            {
+                await Results.Problem($"A JSON body may hold at most {MaxJsonBodyBytes / 1_000_000} MB.", statusCode: StatusCodes.Status413PayloadTooLarge, title: "Body too large").ExecuteAsync(context);
+                return;
+            }
+            limit.MaxRequestBodySize = MaxJsonBodyBytes;
+        }
+        await next();
+    });
+
     private static bool IsPredict(HttpRequest request) =>
         HttpMethods.IsPost(request.Method) && request.Path.StartsWithSegments("/api/predict");
 }

@@ -43,9 +43,17 @@ public partial class RunMonitor
     private readonly Plotly.Blazor.Layout confusionLayout = Chart("Confusion (validation, rows: true)", 360);
     private readonly Plotly.Blazor.Layout perClassLayout = Chart("Per-class accuracy (validation)", 360, legend: false);
 
+    [Inject] private NavigationManager Navigation { get; set; } = null!;
+
     protected override async Task OnInitializedAsync()
     {
         record = await Runs.ListAsync().ContinueWith(t => t.Result.FirstOrDefault(r => r.Id == RunId));
+        // An id that is no run (or no id at all, such as a path climbing out of the data root) is a 404, not an empty monitor.
+        if (record is null && Runs.Live(RunId) is null)
+        {
+            Navigation.NotFound();
+            return;
+        }
         categories = PathSegment.IsValid(RunId) ? TrainingJob.ReadRunRecord(Runs.Paths(RunId).Folder)?.Categories ?? [] : [];
         if (Enum.TryParse<RunStatus>(record?.Status, out var stored)) status = stored;
 
