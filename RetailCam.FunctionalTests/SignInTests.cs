@@ -110,6 +110,16 @@ public class SignInTests(WebAppFixture app, BrowserFixture browser)
             client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
             Assert.Equal(HttpStatusCode.Created, (await client.PostAsJsonAsync("/api/datasets", new { name = "From a script" })).StatusCode);
 
+            // Revoked with the CLI, the token stops working at once.
+            var id = System.Text.Json.JsonDocument.Parse(stdout.Trim().Split('\n')[^1]).RootElement.GetProperty("id").GetString()!;
+            (exit, stdout, stderr) = await ConsoleCapture.RunAsync(() => Cli.CliProgram.InvokeAsync(["tokens", "list", name, "--json"]), TimeSpan.FromMinutes(2));
+            Assert.True(exit == 0, stderr);
+            Assert.Contains(id, stdout);
+            Assert.DoesNotContain(token, stdout);
+            (exit, _, stderr) = await ConsoleCapture.RunAsync(() => Cli.CliProgram.InvokeAsync(["tokens", "revoke", name, id]), TimeSpan.FromMinutes(2));
+            Assert.True(exit == 0, stderr);
+            await AssertProblemAsync(await client.GetAsync("/api/runs"), HttpStatusCode.Unauthorized);
+
             (exit, _, stderr) = await ConsoleCapture.RunAsync(() => Cli.CliProgram.InvokeAsync(["users", "add", name + "x", "--role", "viewer", "--password-stdin"]),
                 TimeSpan.FromMinutes(2), stdin: "short\n");
             Assert.Equal(1, exit);

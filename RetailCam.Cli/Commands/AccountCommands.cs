@@ -8,7 +8,7 @@ namespace RetailCam.Cli.Commands;
 
 /// <summary>
 /// retailcam users add NAME --role admin|trainer|viewer --password-stdin · users list ·
-/// tokens create NAME [--label L]: the team's accounts in the app's database under the configured
+/// tokens create NAME [--label L] · tokens list NAME · tokens revoke NAME ID: the team's accounts in the app's database under the configured
 /// data root, for scripts and CI; safe while the app runs (the database is shared, in WAL mode).
 /// </summary>
 internal static class AccountCommands
@@ -65,7 +65,40 @@ internal static class AccountCommands
             else Console.WriteLine(secret);
             return 0;
         }, cancellationToken));
-        return new Command("tokens", "Personal access tokens for scripts and the CLI.") { create };
+        var listName = new Argument<string>("name") { Description = "The user whose tokens to list." };
+        var listJson = CliRunner.JsonOption();
+        var list = new Command("list", "List a user's tokens (never the tokens themselves: their first characters, names and use).") { listName, listJson };
+        list.SetAction((parse, cancellationToken) => CliRunner.RunAsync(async token =>
+        {
+            using var engine = await OpenAsync(host, parse, token);
+            var tokens = await engine.Services.GetRequiredService<AccessTokens>().ListAsync(await UserIdAsync(engine, parse.GetValue(listName)!), token);
+            if (parse.GetValue(listJson))
+                CliRunner.WriteJson(new { tokens = tokens.Select(t => new { id = t.Id, label = t.Name, prefix = t.Prefix, created = t.CreatedUtc, lastUsed = t.LastUsedUtc, revoked = t.Revoked }) });
+            else
+                foreach (var t in tokens) Console.WriteLine($"{t.Id}\t{t.Prefix}…\t{t.Name}\t{t.CreatedUtc:yyyy-MM-dd}{(t.Revoked ? "\trevoked" : "")}");
+            return 0;
+        }, cancellationToken));
+
+        var revokeName = new Argument<string>("name") { Description = "The user the token belongs to." };
+        var revokeId = new Argument<Guid>("id") { Description = "The token's id, as `tokens list` shows it." };
+        var revoke = new Command("revoke", "Revoke a token: it stops working at once.") { revokeName, revokeId };
+        revoke.SetAction((parse, cancellationToken) => CliRunner.RunAsync(async token =>
+        {
+            using var engine = await OpenAsync(host, parse, token);
+            var userId = await UserIdAsync(engine, parse.GetValue(revokeName)!);
+            if (!await engine.Services.GetRequiredService<AccessTokens>().RevokeAsync(userId, parse.GetValue(revokeId), token))
+                throw new ArgumentException($"{parse.GetValue(revokeName)} holds no token {parse.GetValue(revokeId)}.");
+            Console.WriteLine($"revoked {parse.GetValue(revokeId)}");
+            return 0;
+        }, cancellationToken));
+        return new Command("tokens", "Personal access tokens for scripts and the CLI.") { create, list, revoke };
+    }
+
+    private static async Task<string> UserIdAsync(IHost engine, string userName)
+    {
+        await using var scope = engine.Services.CreateAsyncScope();
+        return (await scope.ServiceProvider.GetRequiredService<TeamAccounts>().FindAsync(userName))?.Id
+            ?? throw new ArgumentException($"There is no user '{userName}'.");
     }
 
     /// <summary>The engine host with the app's database, created or migrated as the app would at its start.</summary>
