@@ -76,22 +76,21 @@ internal static class FuzzCommand
     {
         using var client = new HttpClient { BaseAddress = server, Timeout = TimeSpan.FromMinutes(2) };
         if (accessToken is not null) client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", accessToken);
-        var seeds = DecoderFuzzer.Seeds();
-        var random = new Random(seed);
         var statuses = new SortedDictionary<int, int>();
         double slowest = 0;
         var requests = 0;
         var clock = Stopwatch.StartNew();
-        for (var sent = 0; sent < count;)
+        var sent = 0;
+        foreach (var batch in DecoderFuzzer.Mutants(count, seed).Chunk(FilesPerRequest))
         {
             using var form = new MultipartFormDataContent();
-            for (var f = 0; f < FilesPerRequest && sent < count; f++, sent++)
+            foreach (var (_, fileName, bytes) in batch)
             {
-                var (format, original) = seeds[sent % seeds.Count];
-                var content = new ByteArrayContent(DecoderFuzzer.Mutate(original, random));
+                var content = new ByteArrayContent(bytes);
                 content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
-                form.Add(content, "images", $"fuzz-{sent}.{format.ToLowerInvariant()}");
+                form.Add(content, "images", fileName);
             }
+            sent += batch.Length;
             var watch = Stopwatch.StartNew();
             using var response = await client.PostAsync("api/predict", form, cancellationToken);
             slowest = Math.Max(slowest, watch.Elapsed.TotalMilliseconds);

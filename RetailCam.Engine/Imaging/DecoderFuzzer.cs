@@ -106,12 +106,22 @@ public static class DecoderFuzzer
         return [.. bytes];
     }
 
+    /// <summary>The mutants of a run, cycling through the seeds, each with a file name of its format: the same for a seed wherever they are sent.</summary>
+    public static IEnumerable<(string Format, string FileName, byte[] Bytes)> Mutants(int count, int seed)
+    {
+        var seeds = Seeds();
+        var random = new Random(seed);
+        for (var i = 0; i < count; i++)
+        {
+            var (format, original) = seeds[i % seeds.Count];
+            yield return (format, $"fuzz-{i}.{format.ToLowerInvariant()}", Mutate(original, random));
+        }
+    }
+
     /// <summary>Decodes <paramref name="iterations"/> mutants, cycling through the seeds.</summary>
     public static FuzzReport Run(ImageFileDecoder decoder, int iterations, int seed = 1, Action<int>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(iterations);
-        var seeds = Seeds();
-        var random = new Random(seed);
         var refused = new Dictionary<string, int>(StringComparer.Ordinal);
         var crashes = new List<string>();
         int decoded = 0, crashCount = 0;
@@ -122,15 +132,14 @@ public static class DecoderFuzzer
         var baseline = process.WorkingSet64;
         long peak = baseline;
         var clock = Stopwatch.StartNew();
-        for (var i = 0; i < iterations; i++)
+        var i = 0;
+        foreach (var (format, fileName, mutant) in Mutants(iterations, seed))
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var (format, original) = seeds[i % seeds.Count];
-            var mutant = Mutate(original, random);
             var watch = Stopwatch.StartNew();
             try
             {
-                using var image = decoder.Decode(mutant, $"fuzz-{i}.{format.ToLowerInvariant()}");
+                using var image = decoder.Decode(mutant, fileName);
                 decoded++;
             }
             catch (ImageDecodeException ex)
@@ -150,6 +159,7 @@ public static class DecoderFuzzer
                 peak = Math.Max(peak, process.WorkingSet64);
                 progress?.Invoke(i);
             }
+            i++;
         }
         process.Refresh();
         // The kernel's high-water mark catches a spike between samples; in a fresh process (the CLI) it is this run's.
