@@ -59,7 +59,7 @@ public sealed class AccessTokens(IDbContextFactory<RetailCamDbContext> contexts)
                           join r in db.Roles on link.RoleId equals r.Id
                           where link.UserId == user.Id
                           select r.Name).ToListAsync(cancellationToken);
-        var highest = role.OfType<string>().OrderByDescending(TeamRoles.Rank).FirstOrDefault();
+        var highest = TeamRoles.Highest(role);
         if (highest is null) return null;
         if (row.LastUsedUtc is null || DateTime.UtcNow - row.LastUsedUtc > UseRecordInterval)
         {

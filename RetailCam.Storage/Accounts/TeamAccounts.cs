@@ -65,7 +65,7 @@ public sealed class TeamAccounts(UserManager<TeamUser> users, RoleManager<Identi
 
     /// <summary>The role a user holds (the highest, should Identity hold several), or null.</summary>
     public async Task<string?> RoleOfAsync(TeamUser user) =>
-        (await users.GetRolesAsync(user)).OrderByDescending(TeamRoles.Rank).FirstOrDefault();
+        TeamRoles.Highest(await users.GetRolesAsync(user));
 
     private async Task<TeamUser> RequireAsync(string userName) =>
         await users.FindByNameAsync(userName) ?? throw new AccountException($"There is no user '{userName}'.");

@@ -25,4 +25,7 @@ public static class TeamRoles
     public static int Rank(string? role) => role is null ? -1 : All.ToList().IndexOf(role.ToLowerInvariant());
 
     public static bool IsRole(string? role) => Rank(role) >= 0;
+
+    /// <summary>The highest of the roles Identity holds for a member (one, unless edited by hand), or null.</summary>
+    public static string? Highest(IEnumerable<string?> roles) => roles.OfType<string>().OrderByDescending(Rank).FirstOrDefault();
 }
