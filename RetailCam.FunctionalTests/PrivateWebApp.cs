@@ -13,14 +13,22 @@ public sealed class PrivateWebApp : IAsyncDisposable
 
     /// <param name="tinyModel">Place a tiny model, so the app predicts at once.</param>
     /// <param name="settings">Configuration keys over the defaults (RetailCam:Limits:PredictBurst = 3, …).</param>
-    public PrivateWebApp(bool tinyModel, params (string Key, string Value)[] settings) : this(tinyModel, null, settings) { }
+    public PrivateWebApp(bool tinyModel, params (string Key, string Value)[] settings) : this(tinyModel, (System.Net.IPAddress?)null, settings) { }
 
     /// <param name="tinyModel">Place a tiny model, so the app predicts at once.</param>
     /// <param name="listenOn">The address to serve on (default: loopback).</param>
     /// <param name="settings">Configuration keys over the defaults.</param>
     public PrivateWebApp(bool tinyModel, System.Net.IPAddress? listenOn, params (string Key, string Value)[] settings)
+        : this(tinyModel, listenOn, prepare: null, settings) { }
+
+    /// <param name="prepare">Lays out the data folder (given) before the app starts on it.</param>
+    public PrivateWebApp(bool tinyModel, Action<string> prepare, params (string Key, string Value)[] settings)
+        : this(tinyModel, null, prepare, settings) { }
+
+    private PrivateWebApp(bool tinyModel, System.Net.IPAddress? listenOn, Action<string>? prepare, (string Key, string Value)[] settings)
     {
         if (tinyModel) RetailCam.Tests.Support.TinyModels.Save(Path.Combine(DataRoot, "models", "tiny"), seed: 5);
+        prepare?.Invoke(DataRoot);
         factory = new WebApplicationFactory<Program>().WithWebHostBuilder(builder =>
         {
             builder.UseEnvironment("Production");

@@ -50,7 +50,7 @@ public sealed class QuickStartTests : IAsyncLifetime
 
         var layout = new DataRootLayout(dataRoot);
         Assert.True(Directory.EnumerateFiles(layout.DemoCatalogueFolder, "*.png", SearchOption.AllDirectories).Count() >= 10 * 30 - 1);
-        Assert.True(File.Exists(Path.Combine(layout.Run(QuickStartService.RunId).ModelFolder, "manifest.json")));
+        Assert.True(RetailCam.Engine.Models.Storage.ModelFolder.Exists(layout.Run(QuickStartService.RunId).ModelFolder));
         Assert.Equal($"run:{QuickStartService.RunId}", factory.Services.GetRequiredService<ModelRegistry>().Default()?.Id);
 
         var token = await WebAppFixture.AddMemberAsync(factory.Services, "quick-viewer", RetailCam.Storage.Accounts.TeamRoles.Viewer);

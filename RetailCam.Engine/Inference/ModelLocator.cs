@@ -12,9 +12,9 @@ public static class ModelLocator
     public static string Resolve(string path)
     {
         var full = Path.GetFullPath(path);
-        if (File.Exists(Path.Combine(full, ModelFolder.ManifestFileName))) return full;
+        if (ModelFolder.Exists(full)) return full;
         var inRun = new RunPaths(full).ModelFolder;
-        if (File.Exists(Path.Combine(inRun, ModelFolder.ManifestFileName))) return inRun;
+        if (ModelFolder.Exists(inRun)) return inRun;
         throw new DirectoryNotFoundException(Directory.Exists(full)
             ? $"'{path}' holds no model yet: neither {ModelFolder.ManifestFileName} nor model/{ModelFolder.ManifestFileName} (a run saves its model after its first epoch)."
             : $"Model folder '{path}' does not exist.");

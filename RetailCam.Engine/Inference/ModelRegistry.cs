@@ -8,7 +8,10 @@ public sealed record ModelInfo(string Id, string Folder, string Backbone, int In
     double? ValidationAccuracy, DateTimeOffset Created, string Source)
 {
     /// <summary>How pickers and the home page name the model: id, backbone and validation accuracy where known.</summary>
-    public string Label => ValidationAccuracy is { } accuracy ? $"{Id} · {Backbone} · {accuracy:P1}" : $"{Id} · {Backbone}";
+    public string Label => Broken is not null ? $"{Id} · broken" : ValidationAccuracy is { } accuracy ? $"{Id} · {Backbone} · {accuracy:P1}" : $"{Id} · {Backbone}";
+
+    /// <summary>Why this model cannot be served (its folder or files are damaged), or null when it can.</summary>
+    public string? Broken { get; init; }
 }
 
 /// <summary>A model the predictor can load: its id, its folder, and its manifest as read now.</summary>
@@ -21,28 +24,43 @@ public sealed record ModelSource(string Id, string Folder, ModelManifest Manifes
 
     /// <summary>A model folder served under an id of the caller's choice (its folder name by default).</summary>
     public static ModelSource ForFolder(string folder, string? id = null) =>
-        new(id ?? Path.GetFileName(Path.GetFullPath(folder).TrimEnd('/')), folder, ModelFolder.ReadManifest(folder));
+        new(id ?? Path.GetFileName(Path.GetFullPath(folder).TrimEnd('/')), ModelFolder.Resolve(folder) ?? folder, ModelFolder.ReadManifest(folder));
 }
 
 /// <summary>
 /// The models under the data folder: the best model of every run (runs/ID/model), the model of each
 /// of its epochs (runs/ID/epochs/epoch-NNN, for comparisons across a run) and any model folder placed in models/. Read from disk on each call, so a run that saves a better model shows up at once.
+/// A model whose folder or files are damaged is listed as broken, with the reason, instead of failing the
+/// listing; so is one whose weights failed to load (<see cref="MarkBroken"/>) until it is published again.
 /// </summary>
 public sealed class ModelRegistry(DataRootLayout layout)
 {
-    public IReadOnlyList<ModelInfo> List()
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (string Version, string Reason)> loadFailures = new(StringComparer.Ordinal);
+
+    /// <summary>Records that this version of a model failed to load; the listing shows it broken until another version is published.</summary>
+    public void MarkBroken(ModelSource source, string reason) => loadFailures[source.Id] = (source.Version, reason);
+
+    /// <summary>Removes what crashed saves left in every model folder under the data root (at start, before anything writes).</summary>
+    public IReadOnlyList<string> CleanLeftovers() => Slots().SelectMany(slot => ModelFolder.CleanLeftovers(slot.Folder)).ToList();
+
+    private IEnumerable<(string Folder, string Id, string Source)> Slots()
     {
-        var found = new List<ModelInfo>();
         foreach (var runId in layout.RunIds())
         {
             var run = layout.Run(runId);
-            TryAdd(found, run.ModelFolder, $"run:{runId}", "run");
+            yield return (run.ModelFolder, $"run:{runId}", "run");
             if (Directory.Exists(run.EpochModelsFolder))
                 foreach (var epoch in Directory.EnumerateDirectories(run.EpochModelsFolder).Order(StringComparer.Ordinal))
-                    TryAdd(found, epoch, $"run:{runId}@{Path.GetFileName(epoch)}", "checkpoint");
+                    yield return (epoch, $"run:{runId}@{Path.GetFileName(epoch)}", "checkpoint");
         }
         foreach (var name in layout.PlacedModelNames())
-            TryAdd(found, layout.PlacedModelFolder(name), $"model:{name}", "folder");
+            yield return (layout.PlacedModelFolder(name), $"model:{name}", "folder");
+    }
+
+    public IReadOnlyList<ModelInfo> List()
+    {
+        var found = new List<ModelInfo>();
+        foreach (var (folder, id, source) in Slots()) TryAdd(found, folder, id, source);
         return found.OrderByDescending(m => m.Created).ToList();
     }
 
@@ -56,8 +74,8 @@ public sealed class ModelRegistry(DataRootLayout layout)
     public ModelSource? Locate(string id)
     {
         var folder = FolderOf(id);
-        if (folder is null || !File.Exists(Path.Combine(folder, ModelFolder.ManifestFileName))) return null;
-        return new ModelSource(id, folder, ModelFolder.ReadManifest(folder));
+        if (folder is null || ModelFolder.Resolve(folder) is not { } published) return null;
+        return new ModelSource(id, published, ModelFolder.ReadManifest(published));
     }
 
     private string? FolderOf(string id)
@@ -77,25 +95,33 @@ public sealed class ModelRegistry(DataRootLayout layout)
         };
     }
 
-    /// <summary>The model to serve when the user has not chosen: the newest best model of a run or placed folder (epoch checkpoints only when nothing else exists).</summary>
-    public ModelInfo? Default()
+    /// <summary>
+    /// The model to serve when the user has not chosen: the newest best model of a run or placed folder
+    /// that is not broken (epoch checkpoints only when nothing else exists).
+    /// </summary>
+    public ModelInfo? Default(Func<ModelInfo, bool>? except = null)
     {
-        var all = List();
-        return all.FirstOrDefault(m => m.Source != "checkpoint") ?? (all.Count > 0 ? all[0] : null);
+        var usable = List().Where(m => m.Broken is null && except?.Invoke(m) != true).ToList();
+        return usable.FirstOrDefault(m => m.Source != "checkpoint") ?? usable.FirstOrDefault();
     }
 
-    private static void TryAdd(List<ModelInfo> found, string folder, string id, string source)
+    private void TryAdd(List<ModelInfo> found, string folder, string id, string source)
     {
-        if (!File.Exists(Path.Combine(folder, ModelFolder.ManifestFileName))) return;
+        // A folder with neither files nor a pointer is a run that has saved no model yet: nothing to list.
+        if (!File.Exists(Path.Combine(folder, ModelFolder.ManifestFileName)) && !File.Exists(Path.Combine(folder, ModelFolder.PointerFileName))) return;
         try
         {
             var manifest = ModelFolder.ReadManifest(folder);
             double? accuracy = manifest.Metrics.TryGetPropertyValue("validationAccuracy", out var node) && node is not null ? node.GetValue<double>() : null;
-            found.Add(new ModelInfo(id, folder, manifest.Backbone.ToString().ToLowerInvariant(), manifest.InputSize, manifest.Categories, accuracy, manifest.CreatedUtc, source));
+            var failure = loadFailures.TryGetValue(id, out var recorded) && recorded.Version == ModelSource.VersionOf(manifest) ? recorded.Reason : null;
+            found.Add(new ModelInfo(id, folder, manifest.Backbone.ToString().ToLowerInvariant(), manifest.InputSize, manifest.Categories, accuracy, manifest.CreatedUtc, source)
+            {
+                Broken = failure,
+            });
         }
-        catch (ModelLoadException)
+        catch (ModelLoadException ex)
         {
-            // A model being written or damaged is not offered; loading it would fail with the reason.
+            found.Add(new ModelInfo(id, folder, "unknown", 0, [], null, new DateTimeOffset(Directory.GetLastWriteTimeUtc(folder), TimeSpan.Zero), source) { Broken = ex.Reason });
         }
     }
 }

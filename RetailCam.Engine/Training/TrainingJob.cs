@@ -106,7 +106,7 @@ public static class TrainingJob
         var summary = trainer.Run(resume, cancellationToken);
         var skipped = catalogue.Skipped.Concat(train.Loader.Skipped).Concat(validation.Loader.Skipped).ToList();
         ServingTuningResult? serving = null;
-        if (summary.Status != RunStatus.Failed && File.Exists(Path.Combine(run.Paths.ModelFolder, Models.Storage.ModelFolder.ManifestFileName)))
+        if (summary.Status != RunStatus.Failed && Models.Storage.ModelFolder.Exists(run.Paths.ModelFolder))
         {
             log?.Invoke("Tuning serving on the validation split (serving side, calibration, unknown threshold) …");
             serving = ServingTuning.Tune(run.Paths.ModelFolder, validationEntries, device, options.Seed, options.EffectiveSceneImageSize, CancellationToken.None);

@@ -42,7 +42,7 @@ public class CliVerbTests(TrainedRunFixture run) : IClassFixture<TrainedRunFixtu
         var (train, validation) = (root.GetProperty("trainImages").GetInt32(), root.GetProperty("validationImages").GetInt32());
         Assert.True(train > 0 && validation > 0);
         Assert.InRange(train + validation, 1, TrainedRunFixture.Classes * TrainedRunFixture.ImagesPerClass - 1);
-        Assert.True(File.Exists(Path.Combine(root.GetProperty("model").GetString()!, "manifest.json")));
+        Assert.True(RetailCam.Engine.Models.Storage.ModelFolder.Exists(root.GetProperty("model").GetString()!));
     }
 
     [Fact]

@@ -21,7 +21,7 @@ public sealed class ServingRuleTests : IDisposable
     [Fact]
     public void Photos_are_served_at_their_own_side_between_the_training_side_and_the_serving_side()
     {
-        var manifest = ModelManifest.FromJson(File.ReadAllText(Path.Combine(TinyModels.Save(Path.Combine(folder, "m"), 1, inputSize: 64), ModelFolder.ManifestFileName)));
+        var manifest = ModelManifest.FromJson(File.ReadAllText(Path.Combine(ModelFolder.Resolve(TinyModels.Save(Path.Combine(folder, "m"), 1, inputSize: 64))!, ModelFolder.ManifestFileName)));
         Assert.Null(manifest.ServeInputSize);
         Assert.Equal(64, manifest.ServeSideFor(500, 300));
         var served = manifest with { ServeInputSize = 224 };
@@ -33,7 +33,7 @@ public sealed class ServingRuleTests : IDisposable
     [Fact]
     public void A_manifest_from_before_serving_settings_reads_as_a_softmax_layer3_model_at_temperature_one()
     {
-        var path = Path.Combine(TinyModels.Save(Path.Combine(folder, "old"), 2), ModelFolder.ManifestFileName);
+        var path = Path.Combine(ModelFolder.Resolve(TinyModels.Save(Path.Combine(folder, "old"), 2))!, ModelFolder.ManifestFileName);
         var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(path))!.AsObject();
         foreach (var key in new[] { "trunk", "output", "serveInputSize", "temperature", "unknownThreshold" }) json.Remove(key);
         var manifest = ModelManifest.FromJson(json.ToJsonString());

@@ -28,6 +28,9 @@ public class ModelFolderTests
         return ModelFolder.Save(folder, network, ModelManifest.Describe(network, categories, InputSize));
     }
 
+    /// <summary>The version folder a slot publishes now, where its two files are.</summary>
+    private static string Published(string folder) => ModelFolder.Resolve(folder) ?? throw new DirectoryNotFoundException($"{folder} publishes no model.");
+
     private static Tensor Images(int seed)
     {
         manual_seed(seed);
@@ -107,7 +110,7 @@ public class ModelFolderTests
         Assert.Equal(written.WeightsSha256, read.WeightsSha256);
         Assert.Matches("^[0-9a-f]{64}$", read.WeightsSha256!);
 
-        var raw = JsonNode.Parse(File.ReadAllText(Path.Combine(folder.Path, ModelFolder.ManifestFileName)))!;
+        var raw = JsonNode.Parse(File.ReadAllText(Path.Combine(Published(folder.Path), ModelFolder.ManifestFileName)))!;
         Assert.Equal("vgg16", raw["backbone"]!.GetValue<string>());
     }
 
@@ -127,7 +130,7 @@ public class ModelFolderTests
 
         Assert.True(TensorBits.Identical(second.call(images), loaded.Network.call(images)));
         Assert.Equal([ModelFolder.ManifestFileName, ModelFolder.WeightsFileName],
-            Directory.GetFiles(folder.Path).Select(Path.GetFileName).Order());
+            Directory.GetFiles(Published(folder.Path)).Select(Path.GetFileName).Order());
     }
 
     [Fact]
@@ -171,7 +174,7 @@ public class ModelFolderTests
     {
         using var folder = new TemporaryFolder();
         SaveTiny(folder.Path);
-        var weights = Path.Combine(folder.Path, ModelFolder.WeightsFileName);
+        var weights = Path.Combine(Published(folder.Path), ModelFolder.WeightsFileName);
         File.Delete(weights);
 
         var error = Assert.Throws<ModelLoadException>(() => ModelFolder.Load(folder.Path));
@@ -188,7 +191,7 @@ public class ModelFolderTests
     {
         using var folder = new TemporaryFolder();
         SaveTiny(folder.Path);
-        var weights = Path.Combine(folder.Path, ModelFolder.WeightsFileName);
+        var weights = Path.Combine(Published(folder.Path), ModelFolder.WeightsFileName);
         var bytes = File.ReadAllBytes(weights);
         // 1 and 4 bytes cut the length prefix; half the file cuts the tensor data.
         var kept = keptFraction >= 1 ? (int)keptFraction : (int)(bytes.Length * keptFraction);
@@ -206,7 +209,7 @@ public class ModelFolderTests
     {
         using var folder = new TemporaryFolder();
         SaveTiny(folder.Path);
-        var weights = Path.Combine(folder.Path, ModelFolder.WeightsFileName);
+        var weights = Path.Combine(Published(folder.Path), ModelFolder.WeightsFileName);
         File.WriteAllText(weights, "this is a text file pretending to hold a model's weights");
 
         var error = Assert.Throws<ModelLoadException>(() => ModelFolder.Load(folder.Path));
@@ -219,13 +222,13 @@ public class ModelFolderTests
     {
         using var folder = new TemporaryFolder();
         var manifest = SaveTiny(folder.Path);
-        var manifestPath = Path.Combine(folder.Path, ModelFolder.ManifestFileName);
+        var manifestPath = Path.Combine(Published(folder.Path), ModelFolder.ManifestFileName);
         File.WriteAllText(manifestPath, (manifest with { Categories = [.. ThreeCategories, "Footwear/Sandal"] }).ToJson());
 
         var error = Assert.Throws<ModelLoadException>(() => ModelFolder.Load(folder.Path));
 
         Assert.StartsWith("head.classifier.", error.TensorName);
-        Assert.Equal(Path.Combine(folder.Path, ModelFolder.WeightsFileName), error.FilePath);
+        Assert.Equal(Path.Combine(Published(folder.Path), ModelFolder.WeightsFileName), error.FilePath);
         Assert.Contains("4 categories", error.Message);
         Assert.Contains("[3", error.Message);
     }
@@ -237,7 +240,7 @@ public class ModelFolderTests
         using var second = new TemporaryFolder();
         SaveTiny(first.Path, seed: 1);
         SaveTiny(second.Path, seed: 2);
-        File.Copy(Path.Combine(second.Path, ModelFolder.WeightsFileName), Path.Combine(first.Path, ModelFolder.WeightsFileName), overwrite: true);
+        File.Copy(Path.Combine(Published(second.Path), ModelFolder.WeightsFileName), Path.Combine(Published(first.Path), ModelFolder.WeightsFileName), overwrite: true);
 
         var error = Assert.Throws<ModelLoadException>(() => ModelFolder.Load(first.Path));
 
@@ -249,7 +252,7 @@ public class ModelFolderTests
     {
         using var folder = new TemporaryFolder();
         SaveTiny(folder.Path);
-        var manifestPath = Path.Combine(folder.Path, ModelFolder.ManifestFileName);
+        var manifestPath = Path.Combine(Published(folder.Path), ModelFolder.ManifestFileName);
         File.Delete(manifestPath);
 
         var error = Assert.Throws<ModelLoadException>(() => ModelFolder.Load(folder.Path));
@@ -275,7 +278,7 @@ public class ModelFolderTests
     {
         using var folder = new TemporaryFolder();
         SaveTiny(folder.Path);
-        var manifestPath = Path.Combine(folder.Path, ModelFolder.ManifestFileName);
+        var manifestPath = Path.Combine(Published(folder.Path), ModelFolder.ManifestFileName);
         File.WriteAllText(manifestPath, Patch(File.ReadAllText(manifestPath), patch));
 
         var error = Assert.Throws<ModelLoadException>(() => ModelFolder.Load(folder.Path));

@@ -29,7 +29,7 @@ public static class PredictApi
         api.MapGet("/models", (PredictionService service) => Results.Ok(new
         {
             active = service.ActiveModel?.Id,
-            models = service.Models.Select(m => new { m.Id, m.Backbone, m.InputSize, categories = m.Categories, m.ValidationAccuracy, m.Created, m.Source }),
+            models = service.Models.Select(m => new { m.Id, m.Backbone, m.InputSize, categories = m.Categories, m.ValidationAccuracy, m.Created, m.Source, broken = m.Broken }),
         }))
             .WithName("ListModels")
             .WithSummary("The models that can serve predictions, newest first, and the one serving now.");
@@ -141,7 +141,7 @@ public static class PredictApi
         {
             var outcome = await service.PredictUploadAsync(file.FileName, file.Length, _ => file.OpenReadStream(), reviewSource: "api", owner: request.HttpContext.Name(), cancellationToken: cancellationToken);
             if (outcome.NoModel)
-                return Results.Problem(outcome.Error, statusCode: StatusCodes.Status503ServiceUnavailable, title: "No model yet");
+                return Results.Problem(outcome.Error, statusCode: StatusCodes.Status503ServiceUnavailable, title: "No model to serve");
             if (outcome.Result is { } result)
             {
                 results.Add(PredictionJson.Describe(result.Prediction, upload: result.ContentHash, review: result.Review?.Id.ToString()));
@@ -164,7 +164,16 @@ public static class PredictApi
     /// <summary>Null when the model (named, or the serving one) exists and has the class; otherwise the problem to answer.</summary>
     private static async Task<IResult?> ResolveModelAsync(PredictionService service, string? model, int classIndex, CancellationToken cancellationToken)
     {
-        if (await service.FindModelAsync(model, cancellationToken) is not { } found)
+        ModelInfo? found;
+        try
+        {
+            found = await service.FindModelAsync(model, cancellationToken);
+        }
+        catch (NoModelException ex)
+        {
+            return Results.Problem(ex.Message, statusCode: StatusCodes.Status503ServiceUnavailable, title: "No model to serve");
+        }
+        if (found is null)
             return model is null
                 ? Results.Problem(new NoModelException().Message, statusCode: StatusCodes.Status503ServiceUnavailable)
                 : Results.Problem($"No model '{model}'.", statusCode: StatusCodes.Status404NotFound, title: "Not found");

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using RetailCam.Engine.Cam;
 using RetailCam.Engine.Imaging;
 using RetailCam.Engine.Inference;
+using RetailCam.Engine.Models.Storage;
 using RetailCam.Storage;
 using SixLabors.ImageSharp.PixelFormats;
 
@@ -103,17 +104,67 @@ public sealed class PredictionService
     public ModelInfo? ActiveModel => Volatile.Read(ref active);
     public IReadOnlyList<ModelInfo> Models => registry.List();
 
-    /// <summary>Serves the user's choice, or the newest model when none was made; null when no model exists yet.</summary>
+    /// <summary>
+    /// Serves the user's choice, or the model serving now, or the newest when none was made; null when no
+    /// model exists yet. A model that fails to load is marked broken and, unless it was named, the newest
+    /// good one serves instead.
+    /// </summary>
+    /// <exception cref="NoModelException">Models exist but none can be served (the reason says why), or the one named is broken.</exception>
     public async Task<ModelInfo?> EnsureModelAsync(string? id = null, CancellationToken cancellationToken = default)
     {
-        var wanted = id is null ? ActiveModel ?? registry.Default() : registry.Find(id) ?? throw new KeyNotFoundException($"Model '{id}' does not exist.");
-        if (wanted is null) return null;
-        await predictor.LoadAsync(wanted.Id, cancellationToken);
+        if (id is not null)
+        {
+            var named = registry.Find(id) ?? throw new KeyNotFoundException($"Model '{id}' does not exist.");
+            if (named.Broken is not null) throw new NoModelException($"Model '{id}' is broken: {named.Broken}");
+            return await TryServeAsync(named, cancellationToken) is { } problem
+                ? throw new NoModelException($"Model '{id}' is broken: {problem}")
+                : named;
+        }
+        var tried = new HashSet<string>(StringComparer.Ordinal);
+        string? lastProblem = null;
+        var wanted = ActiveModel ?? registry.Default();
+        while (wanted is not null)
+        {
+            if (await TryServeAsync(wanted, cancellationToken) is not { } problem) return wanted;
+            tried.Add(wanted.Id);
+            lastProblem = $"{wanted.Id} is broken: {problem}";
+            wanted = registry.Default(m => tried.Contains(m.Id));
+        }
+        var broken = registry.List().FirstOrDefault(m => m.Broken is not null);
+        if (lastProblem is null && broken is not null) lastProblem = $"{broken.Id} is broken: {broken.Broken}";
+        return lastProblem is null ? null : throw new NoModelException($"No model can be served: {lastProblem}");
+    }
+
+    /// <summary>Loads the model and makes it the one serving; on a load failure marks it broken and returns why.</summary>
+    private async Task<string?> TryServeAsync(ModelInfo wanted, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await predictor.LoadAsync(wanted.Id, cancellationToken);
+        }
+        catch (ModelLoadException ex)
+        {
+            var reason = ex.Reason;
+            if (registry.Locate(wanted.Id) is { } source) registry.MarkBroken(source, reason);
+            logger.LogError(ex, "Model {Model} is broken and is not served", wanted.Id);
+            if (ActiveModel?.Id == wanted.Id)
+            {
+                Volatile.Write(ref active, null);
+                ModelChanged?.Invoke();
+            }
+            return reason;
+        }
+        catch (KeyNotFoundException)
+        {
+            // Deleted since it was listed: not a breakage, simply gone.
+            if (ActiveModel?.Id == wanted.Id) Volatile.Write(ref active, null);
+            return "it no longer exists.";
+        }
         var previous = Interlocked.Exchange(ref active, wanted);
-        if (previous?.Id == wanted.Id && previous.Created == wanted.Created) return wanted;
+        if (previous?.Id == wanted.Id && previous.Created == wanted.Created) return null;
         logger.LogInformation("Serving model {Model} ({Backbone}, {Classes} categories)", wanted.Id, wanted.Backbone, wanted.Categories.Count);
         ModelChanged?.Invoke();
-        return wanted;
+        return null;
     }
 
     /// <summary>
@@ -157,7 +208,17 @@ public sealed class PredictionService
         var request = await ForServingModelAsync(options, cancellationToken);
         using var image = decoder.Decode(bytes, fileName);
         var upload = await uploads.SaveAsync(bytes, fileName, owner, cancellationToken);
-        var prediction = await predictor.PredictAsync(image, fileName, request, cancellationToken);
+        Prediction prediction;
+        try
+        {
+            prediction = await predictor.PredictAsync(image, fileName, request, cancellationToken);
+        }
+        catch (ModelLoadException) when (options?.ModelId is null)
+        {
+            // The serving model was published again, broken, after it was chosen: choosing again marks it and falls back.
+            request = await ForServingModelAsync(options, cancellationToken);
+            prediction = await predictor.PredictAsync(image, fileName, request, cancellationToken);
+        }
         await history.AddAsync(prediction, upload.ContentHash, request.Method, owner: owner, cancellationToken: cancellationToken);
         var review = reviewSource is null ? null : await reviews.OfferAsync(prediction, upload.ContentHash, reviewSource, cancellationToken);
         return new PhotoResult(upload.ContentHash, fileName, prediction) { Review = review };
@@ -332,4 +393,5 @@ public sealed class PredictionService
 }
 
 /// <summary>No model has been trained or placed yet (the quick-start run prepares one).</summary>
-public sealed class NoModelException() : InvalidOperationException("No model is available yet: the quick-start run is preparing one, or train one with `retailcam train`.");
+public sealed class NoModelException(string? reason = null)
+    : InvalidOperationException(reason ?? "No model is available yet: the quick-start run is preparing one, or train one with `retailcam train`.");

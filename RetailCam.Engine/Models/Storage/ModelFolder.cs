@@ -18,52 +18,211 @@ public sealed class LoadedModel(ModelManifest manifest, CamNetwork network) : ID
 /// <summary>
 /// A model is one folder: <c>model.safetensors</c> (every parameter and persistent buffer of the
 /// <see cref="CamNetwork"/>, keyed by its state-dict names) and <c>manifest.json</c>
-/// (<see cref="ModelManifest"/>).
+/// (<see cref="ModelManifest"/>). Where a model is saved again and again (a run's best model) the
+/// folder is a slot of versions: each save writes a whole new version folder
+/// <c>v&lt;ticks&gt;-&lt;id&gt;/</c> and then publishes it by replacing the one-line pointer file
+/// <c>current</c> (one atomic rename), so a reader sees the previous model or the new one, never a mix.
+/// A folder with the two files at its top (placed by hand, or saved before versions existed) is read as
+/// it is.
 /// </summary>
 /// <remarks>
-/// Saving writes both files under temporary names in the folder, flushes them to disk, then
-/// renames them into place, so a reader never sees a half-written file. The manifest records the
-/// weights' SHA-256, so a crash between the two renames, or files mixed from different saves, is
-/// reported on load rather than yielding a silently wrong model.
+/// Files are flushed to disk before they are renamed into place, and the manifest records the weights'
+/// SHA-256, so files mixed from different saves are reported on load rather than yielding a silently
+/// wrong model. The previous version stays beside the current one for a reader that resolved the
+/// pointer just before it moved; older ones, and leftovers of a save that crashed, are removed
+/// (<see cref="CleanLeftovers"/>).
 /// </remarks>
 public static class ModelFolder
 {
     public const string WeightsFileName = "model.safetensors";
     public const string ManifestFileName = "manifest.json";
 
-    /// <summary>Writes <paramref name="network"/> and its manifest into <paramref name="folder"/> (created if needed, replaced if present).</summary>
+    /// <summary>The pointer file of a slot of versions: its one line names the published version folder.</summary>
+    public const string PointerFileName = "current";
+
+    private const string VersionPrefix = "v";
+    private const string StagingPrefix = ".staging-";
+
+    /// <summary>Writes <paramref name="network"/> and its manifest as a new version of <paramref name="folder"/> and publishes it.</summary>
     /// <returns>The manifest as written, with <see cref="ModelManifest.WeightsSha256"/> set.</returns>
     public static ModelManifest Save(string folder, CamNetwork network, ModelManifest manifest)
     {
+        var (version, written) = Write(folder, network, manifest);
+        Publish(folder, version);
+        return written;
+    }
+
+    /// <summary>
+    /// The first half of <see cref="Save"/>: the new version folder, complete and flushed, but not yet
+    /// published; readers go on seeing the current version until <see cref="Publish"/>.
+    /// </summary>
+    /// <returns>The version folder's name and the manifest as written.</returns>
+    public static (string Version, ModelManifest Manifest) Write(string folder, CamNetwork network, ModelManifest manifest)
+    {
         CheckDescribes(manifest, network);
         Directory.CreateDirectory(folder);
-        var weightsPath = Path.Combine(folder, WeightsFileName);
-        var manifestPath = Path.Combine(folder, ManifestFileName);
-        var stamp = $"{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
-        var weightsTemporary = $"{weightsPath}.{stamp}";
-        var manifestTemporary = $"{manifestPath}.{stamp}";
+        // The writer's process id in the name lets the clean-up tell a crashed save from one under way.
+        var staging = Path.Combine(folder, $"{StagingPrefix}{Environment.ProcessId}-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(staging);
         try
         {
-            using (var stream = new FileStream(weightsTemporary, FileMode.CreateNew, FileAccess.Write))
+            var weightsPath = Path.Combine(staging, WeightsFileName);
+            using (var stream = new FileStream(weightsPath, FileMode.CreateNew, FileAccess.Write))
             {
                 StateDictFiles.WriteSafetensors(stream, network.state_dict());
                 stream.Flush(flushToDisk: true);
             }
-            var written = manifest with { WeightsSha256 = Sha256(weightsTemporary) };
-            using (var stream = new FileStream(manifestTemporary, FileMode.CreateNew, FileAccess.Write))
-            {
-                stream.Write(Encoding.UTF8.GetBytes(written.ToJson()));
-                stream.Flush(flushToDisk: true);
-            }
-            File.Move(weightsTemporary, weightsPath, overwrite: true);
-            File.Move(manifestTemporary, manifestPath, overwrite: true);
-            return written;
+            var written = manifest with { WeightsSha256 = Sha256(weightsPath) };
+            WriteFlushed(Path.Combine(staging, ManifestFileName), Encoding.UTF8.GetBytes(written.ToJson()));
+            var version = Invariant($"{VersionPrefix}{DateTime.UtcNow.Ticks:D19}-{Guid.NewGuid().ToString("N")[..8]}");
+            Directory.Move(staging, Path.Combine(folder, version));
+            return (version, written);
         }
         finally
         {
-            if (File.Exists(weightsTemporary)) File.Delete(weightsTemporary);
-            if (File.Exists(manifestTemporary)) File.Delete(manifestTemporary);
+            if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
         }
+    }
+
+    /// <summary>Makes <paramref name="version"/> the model of <paramref name="folder"/> in one rename, then removes versions older than the previous one.</summary>
+    public static void Publish(string folder, string version)
+    {
+        if (!IsVersionName(version) || !File.Exists(Path.Combine(folder, version, ManifestFileName)))
+            throw new ArgumentException($"'{version}' is not a written version of {folder}.", nameof(version));
+        var pointer = Path.Combine(folder, PointerFileName);
+        var temporary = $"{pointer}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
+        try
+        {
+            WriteFlushed(temporary, Encoding.UTF8.GetBytes(version + "\n"));
+            File.Move(temporary, pointer, overwrite: true);
+        }
+        finally
+        {
+            if (File.Exists(temporary)) File.Delete(temporary);
+        }
+        // Files of a folder saved before versions existed would be read by nobody now.
+        foreach (var name in new[] { WeightsFileName, ManifestFileName })
+            if (File.Exists(Path.Combine(folder, name))) File.Delete(Path.Combine(folder, name));
+        PruneVersions(folder, version);
+    }
+
+    /// <summary>
+    /// The folder that holds the model <paramref name="folder"/> serves now: the published version of a
+    /// slot, or the folder itself when it holds the files directly. Null when neither holds a manifest.
+    /// </summary>
+    public static string? Resolve(string folder)
+    {
+        var pointer = Path.Combine(folder, PointerFileName);
+        if (File.Exists(pointer))
+        {
+            string version;
+            try
+            {
+                version = File.ReadAllText(pointer).Trim();
+            }
+            catch (IOException)
+            {
+                return null;
+            }
+            var published = Path.Combine(folder, version);
+            return IsVersionName(version) && Directory.Exists(published) ? published : null;
+        }
+        return File.Exists(Path.Combine(folder, ManifestFileName)) ? folder : null;
+    }
+
+    /// <summary>Whether <paramref name="folder"/> holds a published model (a manifest, read or not).</summary>
+    public static bool Exists(string folder) => Resolve(folder) is { } published && File.Exists(Path.Combine(published, ManifestFileName));
+
+    /// <summary>
+    /// Removes what a crashed save left in <paramref name="folder"/>: staging folders of processes that no
+    /// longer run, temporary files, and versions neither published nor the one before. Returns what it removed.
+    /// </summary>
+    public static IReadOnlyList<string> CleanLeftovers(string folder)
+    {
+        var removed = new List<string>();
+        if (!Directory.Exists(folder)) return removed;
+        foreach (var staging in Directory.EnumerateDirectories(folder, StagingPrefix + "*"))
+        {
+            if (WriterIsAlive(Path.GetFileName(staging))) continue;
+            Directory.Delete(staging, recursive: true);
+            removed.Add(staging);
+        }
+        foreach (var temporary in Directory.EnumerateFiles(folder, "*.tmp", SearchOption.AllDirectories))
+        {
+            if (WriterIsAlive(Path.GetFileName(temporary))) continue;
+            File.Delete(temporary);
+            removed.Add(temporary);
+        }
+        if (Resolve(folder) is { } published && published != folder)
+        {
+            var current = Path.GetFileName(published);
+            foreach (var stale in Versions(folder).Where(v => string.CompareOrdinal(v, current) > 0))
+            {
+                // Written after the published one but never published: the save died between the two steps.
+                Directory.Delete(Path.Combine(folder, stale), recursive: true);
+                removed.Add(Path.Combine(folder, stale));
+            }
+            removed.AddRange(PruneVersions(folder, current));
+        }
+        return removed;
+    }
+
+    private static List<string> PruneVersions(string folder, string current)
+    {
+        var removed = new List<string>();
+        var older = Versions(folder).Where(v => string.CompareOrdinal(v, current) < 0).ToList();
+        foreach (var old in older.Take(Math.Max(0, older.Count - 1)))
+        {
+            try
+            {
+                Directory.Delete(Path.Combine(folder, old), recursive: true);
+                removed.Add(Path.Combine(folder, old));
+            }
+            catch (IOException)
+            {
+                // Another process prunes the same slot; whichever gets there first removes it.
+            }
+            catch (UnauthorizedAccessException)
+            {
+            }
+        }
+        return removed;
+    }
+
+    private static List<string> Versions(string folder) =>
+        Directory.EnumerateDirectories(folder, VersionPrefix + "*").Select(Path.GetFileName).Where(n => IsVersionName(n)).Select(n => n!)
+            .Order(StringComparer.Ordinal).ToList();
+
+    private static bool IsVersionName(string? name) =>
+        name is { Length: 29 } && name[0] == 'v' && name[20] == '-'
+        && name.AsSpan(1, 19).IndexOfAnyExceptInRange('0', '9') < 0 && name.AsSpan(21).IndexOfAnyExcept(LowerHex) < 0;
+
+    private static readonly System.Buffers.SearchValues<char> LowerHex = System.Buffers.SearchValues.Create("0123456789abcdef");
+
+    /// <summary>Names written by a save carry the writer's process id right after their prefix; a name without one is nobody's.</summary>
+    private static bool WriterIsAlive(string name)
+    {
+        var digits = name.StartsWith(StagingPrefix, StringComparison.Ordinal)
+            ? name[StagingPrefix.Length..].Split('-')[0]
+            : name.Split('.').Reverse().Skip(2).FirstOrDefault() ?? "";
+        if (!int.TryParse(digits, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var processId)) return false;
+        if (processId == Environment.ProcessId) return true;
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(processId);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    }
+
+    private static void WriteFlushed(string path, byte[] content)
+    {
+        using var stream = new FileStream(path, FileMode.CreateNew, FileAccess.Write);
+        stream.Write(content);
+        stream.Flush(flushToDisk: true);
     }
 
     /// <summary>
@@ -72,11 +231,13 @@ public static class ModelFolder
     /// </summary>
     public static ModelManifest UpdateManifest(string folder, Func<ModelManifest, ModelManifest> change)
     {
-        var current = ReadManifest(folder);
+        var published = Resolve(folder) ?? folder;
+        var current = ReadManifest(published);
         var updated = change(current) with { WeightsSha256 = current.WeightsSha256 };
         if (updated.Problems() is { Count: > 0 } problems)
             throw new ArgumentException("Invalid manifest: " + string.Join(" ", problems), nameof(change));
-        var manifestPath = Path.Combine(folder, ManifestFileName);
+        // One file renamed within the published version: a reader gets the old manifest or the new, both true of the weights.
+        var manifestPath = Path.Combine(published, ManifestFileName);
         var temporary = $"{manifestPath}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
         try
         {
@@ -97,9 +258,12 @@ public static class ModelFolder
     /// <summary>Reads and checks <c>manifest.json</c> alone (for listings, without loading weights).</summary>
     public static ModelManifest ReadManifest(string folder)
     {
-        var path = Path.Combine(folder, ManifestFileName);
         if (!Directory.Exists(folder))
             throw new ModelLoadException(folder, null, "model folder not found.");
+        var published = Resolve(folder);
+        if (published is null && File.Exists(Path.Combine(folder, PointerFileName)))
+            throw new ModelLoadException(Path.Combine(folder, PointerFileName), null, "names no complete version of the model in its folder.");
+        var path = Path.Combine(published ?? folder, ManifestFileName);
         if (!File.Exists(path))
             throw new ModelLoadException(path, null, $"missing: a model folder holds {ManifestFileName} and {WeightsFileName}.");
 
@@ -133,8 +297,25 @@ public static class ModelFolder
     public static LoadedModel Load(string folder, Device device)
     {
         ArgumentNullException.ThrowIfNull(device);
-        var manifest = ReadManifest(folder);
-        var weightsPath = Path.Combine(folder, WeightsFileName);
+        for (var attempt = 1; ; attempt++)
+        {
+            // Resolved once per attempt: the manifest and the weights come from the same version even if another is published meanwhile.
+            var published = Resolve(folder) ?? folder;
+            try
+            {
+                return LoadPublished(published, device);
+            }
+            catch (Exception ex) when (ex is IOException or ModelLoadException && attempt < 5 && published != folder && !Directory.Exists(published))
+            {
+                // Two newer versions were published while this one was read, and it was pruned: read the current one.
+            }
+        }
+    }
+
+    private static LoadedModel LoadPublished(string published, Device device)
+    {
+        var manifest = ReadManifest(published);
+        var weightsPath = Path.Combine(published, WeightsFileName);
         if (!File.Exists(weightsPath))
             throw new ModelLoadException(weightsPath, null, $"missing: the manifest is there but the weights are not.");
         var index = SafetensorsIndex.Read(weightsPath);

@@ -12,7 +12,11 @@ public sealed class ModelLoadException : Exception
     {
         FilePath = filePath;
         TensorName = tensorName;
+        Reason = Compose(Path.GetFileName(filePath.TrimEnd(Path.DirectorySeparatorChar)), tensorName, problem);
     }
+
+    /// <summary>The message with the file named by its name alone: what the team is shown, without the server's paths.</summary>
+    public string Reason { get; }
 
     /// <summary>The file (or folder) at fault.</summary>
     public string FilePath { get; }
