@@ -6,20 +6,10 @@ namespace RetailCam.FunctionalTests;
 [Collection(WebCollection.Name)]
 public class InstanceLockTests(WebAppFixture app)
 {
-    /// <summary>The web app's own build output, beside this test project's (same configuration).</summary>
-    private static string WebAppDll()
-    {
-        var tests = AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar);
-        var framework = Path.GetFileName(tests);
-        var configuration = Path.GetFileName(Path.GetDirectoryName(tests)!);
-        var repository = Path.GetFullPath(Path.Combine(tests, "..", "..", "..", ".."));
-        return Path.Combine(repository, "RetailCam.Web", "bin", configuration, framework, "RetailCam.Web.dll");
-    }
-
     [Fact]
     public async Task A_second_start_on_the_same_data_root_exits_with_a_clear_message()
     {
-        var dll = WebAppDll();
+        var dll = AppProcess.WebAppDll();
         Assert.True(File.Exists(dll), $"{dll} is missing: build RetailCam.Web");
         var start = new ProcessStartInfo("dotnet", [dll]) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
         start.Environment["RetailCam__DataRoot"] = app.DataRoot;

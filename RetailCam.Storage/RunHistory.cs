@@ -46,6 +46,7 @@ public sealed class RunHistory(IDbContextFactory<RetailCamDbContext> contexts)
                 stored.Error = run.Error;
                 stored.DatasetId = run.DatasetId ?? stored.DatasetId;
                 stored.DatasetVersion = run.DatasetVersion ?? stored.DatasetVersion;
+                stored.ResumeOnStart = run.ResumeOnStart;
             }
             try
             {
@@ -78,7 +79,7 @@ public sealed class RunHistory(IDbContextFactory<RetailCamDbContext> contexts)
             stored.FinishedUtc = null; // a resumed run is no longer finished
             stored.Error = null;
         }
-        if (change.Status is RunStatus.Completed or RunStatus.Stopped or RunStatus.Failed)
+        if (change.Status is RunStatus.Completed or RunStatus.Stopped or RunStatus.Failed or RunStatus.Interrupted)
             stored.FinishedUtc = at;
         if (change.Status == RunStatus.Failed)
             stored.Error = change.Message;
@@ -125,6 +126,25 @@ public sealed class RunHistory(IDbContextFactory<RetailCamDbContext> contexts)
         }
     }
 
+    /// <summary>Sets whether the next start of the app resumes the run (the app's shutdown stopped it); false when the run is not recorded.</summary>
+    public async Task<bool> SetResumeOnStartAsync(string runId, bool resume, CancellationToken cancellationToken = default)
+    {
+        await using var context = await contexts.CreateDbContextAsync(cancellationToken);
+        return await context.Runs.Where(r => r.Id == runId).ExecuteUpdateAsync(set => set.SetProperty(r => r.ResumeOnStart, resume), cancellationToken) > 0;
+    }
+
+    /// <summary>
+    /// Runs a previous process of the app left unfinished, oldest first: those it was training, queueing or
+    /// holding paused when it died, and those its shutdown stopped to resume later.
+    /// </summary>
+    public async Task<IReadOnlyList<RunRecordEntity>> UnfinishedAsync(CancellationToken cancellationToken = default)
+    {
+        string[] live = [nameof(RunStatus.Pending), nameof(RunStatus.Running), nameof(RunStatus.Paused)];
+        await using var context = await contexts.CreateDbContextAsync(cancellationToken);
+        return await context.Runs.AsNoTracking().Where(r => live.Contains(r.Status) || r.ResumeOnStart)
+            .OrderBy(r => r.CreatedUtc).ThenBy(r => r.Id).ToListAsync(cancellationToken);
+    }
+
     /// <summary>All runs, newest first.</summary>
     public async Task<IReadOnlyList<RunRecordEntity>> ListAsync(CancellationToken cancellationToken = default)
     {
@@ -169,5 +189,6 @@ public sealed class RunHistory(IDbContextFactory<RetailCamDbContext> contexts)
         Error = run.Error,
         DatasetId = run.DatasetId,
         DatasetVersion = run.DatasetVersion,
+        ResumeOnStart = run.ResumeOnStart,
     };
 }

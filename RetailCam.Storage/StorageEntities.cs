@@ -27,6 +27,9 @@ public sealed class RunRecordEntity
     /// <summary>SHA-256 of the list of photos and their hashes the run trained on (run folder's dataset.json).</summary>
     public string? DatasetVersion { get; set; }
 
+    /// <summary>The app's shutdown stopped the run, not a user: the next start resumes it from its checkpoint.</summary>
+    public bool ResumeOnStart { get; set; }
+
     public List<EpochMetricEntity> EpochMetrics { get; set; } = [];
 }
 

@@ -49,6 +49,13 @@ public static class Checkpoint
         return File.Exists(Path.Combine(previous, PositionFile)) ? previous : null;
     }
 
+    /// <summary>Where the checkpoint in <paramref name="folder"/> stands, without loading its weights; null when it has no position.</summary>
+    public static TrainingPosition? ReadPosition(string folder)
+    {
+        var file = Path.Combine(folder, PositionFile);
+        return File.Exists(file) ? JsonSerializer.Deserialize<TrainingPosition>(File.ReadAllText(file), EngineJson.Options) : null;
+    }
+
     public static TrainingPosition Load(string folder, CamNetwork network, optim.Optimizer optimizer)
     {
         var found = Find(folder) ?? throw new FileNotFoundException($"No checkpoint to resume from in {folder}.");

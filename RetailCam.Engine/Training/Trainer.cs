@@ -177,6 +177,11 @@ public sealed class Trainer(
             Checkpoint.RestoreRng(position.RngState);
             run.TruncateAfter(position.Step);
         }
+        else if (resume)
+        {
+            // Stopped before its first checkpoint: it starts again, so what it recorded goes.
+            run.TruncateAfter(-1);
+        }
         var context = new TrainingContext(network, optimizer, device, options, run, categories, events, callbacks, train.BatchesPerEpoch, position, cancellationToken);
         network.train();
         context.ChangeStatus(RunStatus.Running, resume && context.Step > 0 ? $"resumed at step {context.Step}" : null);

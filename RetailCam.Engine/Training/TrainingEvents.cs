@@ -10,6 +10,9 @@ public enum RunStatus
     Completed,
     Stopped,
     Failed,
+
+    /// <summary>The process training it ended without stopping it (killed, crashed); it can resume from its last checkpoint.</summary>
+    Interrupted,
 }
 
 /// <summary>Everything a run tells its observers. Each event carries the run id and the global step it belongs to.</summary>

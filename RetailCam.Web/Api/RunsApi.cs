@@ -117,6 +117,30 @@ public static partial class RunsApi
             .DisableAntiforgery()
             .ProducesProblem(StatusCodes.Status409Conflict);
 
+        api.MapPost("/{id}/resume", async (string id, TrainingRunService runs, CancellationToken cancellationToken) =>
+        {
+            if (!RunQueries.IsValidRunId(id)) return NotARunId(id);
+            if (runs.Live(id) is not null)
+                return runs.Resume(id) ? Results.Accepted($"/api/runs/{id}", new { id, resumed = true }) : UnknownRun(id);
+            try
+            {
+                return await runs.ContinueAsync(id, cancellationToken)
+                    ? Results.Accepted($"/api/runs/{id}", new { id, resumed = true })
+                    : UnknownRun(id);
+            }
+            catch (InvalidOperationException ex)
+            {
+                return Results.Problem(ex.Message, statusCode: StatusCodes.Status409Conflict, title: "Cannot resume");
+            }
+        })
+            .RequireAuthorization(TeamRoles.Trainer)
+            .WithName("ResumeRun")
+            .WithSummary("Resume a paused run, or continue an interrupted, stopped or failed one from its last checkpoint with the settings it started with.")
+            .DisableAntiforgery()
+            .Produces(StatusCodes.Status202Accepted)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict);
+
         api.MapDelete("/{id}", async (string id, RunQueries queries, TrainingRunService runs, CancellationToken cancellationToken) =>
         {
             if (!RunQueries.IsValidRunId(id)) return NotARunId(id);

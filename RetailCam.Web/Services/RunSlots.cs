@@ -7,6 +7,19 @@ public sealed class RunQueueOptions
 
     /// <summary>Runs training at the same time. On a CPU two runs share its cores and each takes twice as long, so one is the default.</summary>
     [System.ComponentModel.DataAnnotations.Range(1, 64)] public int MaxConcurrent { get; set; } = 1;
+
+    /// <summary>
+    /// What a start does with runs the previous process left unfinished (killed, or stopped by its
+    /// shutdown): true resumes them from their last checkpoint; false marks them Interrupted, for a
+    /// trainer to resume from the Runs page or POST /api/runs/{id}/resume.
+    /// </summary>
+    public bool ResumeAfterRestart { get; set; } = true;
+
+    /// <summary>
+    /// How long the app's shutdown waits for training runs to checkpoint and stop (the host's shutdown
+    /// timeout). A batch in progress finishes first: on a CPU at a large side that can take several seconds.
+    /// </summary>
+    [System.ComponentModel.DataAnnotations.Range(5, 600)] public int ShutdownSeconds { get; set; } = 60;
 }
 
 /// <summary>

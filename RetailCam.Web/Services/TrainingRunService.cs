@@ -38,6 +38,8 @@ public sealed class TrainingRunService(DataRootLayout layout, TorchEnvironment t
 {
     private readonly ConcurrentDictionary<string, LiveRun> live = new();
 
+    private volatile bool shuttingDown;
+
     /// <summary>At most RetailCam:Runs:MaxConcurrent runs train at once; the others wait here, in order.</summary>
     public RunSlots Slots { get; } = new(queue.Value.MaxConcurrent);
 
@@ -58,9 +60,13 @@ public sealed class TrainingRunService(DataRootLayout layout, TorchEnvironment t
 
     /// <summary>Starts (or, with resume, continues) a run; returns at once with the live run.</summary>
     /// <param name="datasetId">The app's dataset the run trains on, recorded with the run (null for a folder picked by path).</param>
-    public async Task<LiveRun> StartAsync(string runId, TrainingJobSpec spec, bool resume = false, string? datasetId = null, CancellationToken cancellationToken = default)
+    /// <param name="paused">Start held (a run that was paused when the app stopped): it waits for Resume before its first batch.</param>
+    public async Task<LiveRun> StartAsync(string runId, TrainingJobSpec spec, bool resume = false, string? datasetId = null, bool paused = false,
+        CancellationToken cancellationToken = default)
     {
+        if (shuttingDown) throw new InvalidOperationException("The app is shutting down; start the run after it restarts.");
         var run = new LiveRun { Id = runId, Spec = spec with { RunFolder = layout.Run(runId).Folder } };
+        if (paused) run.Control.Pause();
         if (spec.Settings.Problems() is { Count: > 0 } problems)
             throw new ArgumentException("Invalid training settings: " + string.Join("; ", problems));
         if (!live.TryAdd(runId, run)) throw new InvalidOperationException($"Run {runId} is already training.");
@@ -104,6 +110,8 @@ public sealed class TrainingRunService(DataRootLayout layout, TorchEnvironment t
                 finished.Epochs = result.Summary.EpochsCompleted;
                 finished.ImagesPerSecond = result.Summary.ImagesPerSecond;
                 finished.DatasetVersion = result.DatasetVersion;
+                // Stopped by the app's shutdown rather than by a user: the next start takes it up again.
+                finished.ResumeOnStart = shuttingDown && result.Summary.Status == RunStatus.Stopped;
                 history.UpsertAsync(finished).GetAwaiter().GetResult();
                 return result;
             }
@@ -138,6 +146,90 @@ public sealed class TrainingRunService(DataRootLayout layout, TorchEnvironment t
         var spec = new TrainingJobSpec { DataFolder = datasetFolder, RunFolder = "", Backbone = backbone, Settings = settings, PretrainedFolder = pretrainedFolder };
         await StartAsync(id, spec, datasetId: datasetId, cancellationToken: cancellationToken);
         return id;
+    }
+
+    /// <summary>
+    /// Takes up the runs a previous process of the app left unfinished (killed while training, queued or
+    /// paused, or stopped by its shutdown), oldest first: each resumes from its last checkpoint, or, with
+    /// <paramref name="resume"/> false, is marked Interrupted for a trainer to resume.
+    /// </summary>
+    /// <returns>The ids taken up, in the order they were.</returns>
+    /// <param name="except">A run left to its own owner (the quick start resumes its run itself).</param>
+    public async Task<IReadOnlyList<string>> RecoverAsync(bool resume, string? except = null, CancellationToken cancellationToken = default)
+    {
+        var recovered = new List<string>();
+        foreach (var row in await history.UnfinishedAsync(cancellationToken))
+        {
+            if (live.ContainsKey(row.Id) || row.Id == except) continue;
+            var step = LastCheckpointStep(row.Id);
+            if (!resume)
+            {
+                await history.SetResumeOnStartAsync(row.Id, false, cancellationToken);
+                await history.RecordStatusAsync(new StatusChanged(row.Id, step, DateTimeOffset.UtcNow, RunStatus.Interrupted,
+                    $"The app stopped while the run was {row.Status.ToLowerInvariant()}; Resume continues it from step {step}."), cancellationToken);
+                logger.LogWarning("Run {Run} was left {Status} by the previous start of the app: marked Interrupted (checkpoint at step {Step})", row.Id, row.Status, step);
+            }
+            else
+            {
+                logger.LogWarning("Run {Run} was left {Status} by the previous start of the app: resuming it from step {Step}", row.Id, row.Status, step);
+                await ResumeStoredAsync(row, paused: row.Status == nameof(RunStatus.Paused), cancellationToken);
+            }
+            recovered.Add(row.Id);
+        }
+        return recovered;
+    }
+
+    /// <summary>
+    /// Continues a run that is not training (interrupted, stopped or failed) from its last checkpoint, with
+    /// the settings it started with; false when the run is unknown or already live.
+    /// </summary>
+    public async Task<bool> ContinueAsync(string id, CancellationToken cancellationToken = default)
+    {
+        if (live.ContainsKey(id) || await history.GetAsync(id, cancellationToken) is not { } row) return false;
+        if (row.Status == nameof(RunStatus.Completed)) throw new InvalidOperationException($"Run {id} has completed; start a new run to train further.");
+        await ResumeStoredAsync(row, paused: false, cancellationToken);
+        return true;
+    }
+
+    private async Task ResumeStoredAsync(RunRecordEntity row, bool paused, CancellationToken cancellationToken)
+    {
+        var spec = JsonSerializer.Deserialize<TrainingJobSpec>(row.OptionsJson, EngineJson.Options)
+            ?? throw new InvalidDataException($"Run {row.Id} has no stored settings to resume with.");
+        await StartAsync(row.Id, spec, resume: true, datasetId: row.DatasetId, paused: paused, cancellationToken: cancellationToken);
+    }
+
+    /// <summary>The step a resumed run would continue from: its checkpoint's, or 0 without one.</summary>
+    private long LastCheckpointStep(string id)
+    {
+        var folder = Checkpoint.Find(layout.Run(id).CheckpointFolder);
+        return folder is null ? 0 : Checkpoint.ReadPosition(folder)?.Step ?? 0;
+    }
+
+    /// <summary>
+    /// The app is stopping: every live run is stopped (a training run checkpoints where it is) and recorded
+    /// to resume on the next start; returns when all have ended or <paramref name="cancellationToken"/> fires.
+    /// </summary>
+    public async Task ShutdownAsync(CancellationToken cancellationToken)
+    {
+        shuttingDown = true;
+        var running = live.Values.ToList();
+        foreach (var run in running)
+        {
+            logger.LogInformation("Stopping run {Run} for the app's shutdown; it resumes on the next start", run.Id);
+            run.Control.Resume();
+            run.Cancellation.Cancel();
+        }
+        try
+        {
+            await Task.WhenAll(running.Select(r => r.Completion)).WaitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            logger.LogError("The host's shutdown timeout came before every run had checkpointed: those still training resume from their previous checkpoint");
+        }
+        // A queued run never trained, so it has no summary to carry the mark: set it on every one stopped here.
+        foreach (var run in running.Where(r => r.Status is not (RunStatus.Completed or RunStatus.Failed)))
+            await history.SetResumeOnStartAsync(run.Id, true, CancellationToken.None);
     }
 
     public bool Pause(string id) => Apply(id, r => r.Control.Pause());
@@ -209,6 +301,7 @@ public sealed class TrainingRunService(DataRootLayout layout, TorchEnvironment t
 
     public void Dispose()
     {
+        shuttingDown = true;
         foreach (var run in live.Values) run.Cancellation.Cancel();
         Task.WaitAll(live.Values.Select(r => r.Completion).ToArray(), TimeSpan.FromSeconds(30));
     }

@@ -27,6 +27,9 @@ public static class WebHostExtensions
         builder.Services.AddSingleton<QuickStartService>();
         builder.Services.AddTrainingHub();
         builder.Services.AddHostedService(services => services.GetRequiredService<QuickStartService>());
+        builder.Services.AddHostedService<RunRecoveryService>();
+        builder.Services.AddOptions<HostOptions>().Configure<IOptions<RunQueueOptions>>((host, runs) =>
+            host.ShutdownTimeout = TimeSpan.FromSeconds(Math.Max(host.ShutdownTimeout.TotalSeconds, runs.Value.ShutdownSeconds)));
 
         // A photo of the configured maximum size must get through Kestrel's own limit, so that an
         // oversized one is refused by our check with a clear message rather than a reset connection.

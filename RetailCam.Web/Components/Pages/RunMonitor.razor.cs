@@ -44,6 +44,7 @@ public partial class RunMonitor
     private readonly Plotly.Blazor.Layout perClassLayout = Chart("Per-class accuracy (validation)", 360, legend: false);
 
     [Inject] private NavigationManager Navigation { get; set; } = null!;
+    [Inject] private MudBlazor.ISnackbar Snackbar { get; set; } = null!;
 
     protected override async Task OnInitializedAsync()
     {
@@ -66,6 +67,25 @@ public partial class RunMonitor
         }
         foreach (var e in Runs.StoredEvents(RunId)) Apply(e, initial: true);
         lastStoredStep = lastBatch?.Step ?? -1;
+        // A run that is not training is what the history says (Interrupted is never in its event log).
+        if (live is null && Enum.TryParse(record?.Status, out stored)) status = stored;
+    }
+
+    /// <summary>A run that is not training but stopped before its end can go on from its last checkpoint.</summary>
+    private bool CanContinue => live is null && Runs.Live(RunId) is null && status is RunStatus.Interrupted or RunStatus.Stopped or RunStatus.Failed;
+
+    private async Task ContinueAsync()
+    {
+        try
+        {
+            await Runs.ContinueAsync(RunId);
+            // A fresh page joins the live run: its stored history, then the tail.
+            Navigation.NavigateTo(Navigation.Uri, forceLoad: true);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or InvalidDataException)
+        {
+            Snackbar.Add(ex.Message, MudBlazor.Severity.Error);
+        }
     }
 
     /// <summary>Training has ended but the job is still at work: tuning serving on the validation split, storing its summary.</summary>

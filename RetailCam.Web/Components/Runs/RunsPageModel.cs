@@ -11,6 +11,7 @@ public static class RunsPageModel
         RunStatus.Paused => Color.Warning,
         RunStatus.Completed => Color.Success,
         RunStatus.Failed => Color.Error,
+        RunStatus.Interrupted => Color.Warning,
         _ => Color.Default,
     };
 

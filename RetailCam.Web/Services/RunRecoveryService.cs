@@ -1,0 +1,27 @@
+using Microsoft.Extensions.Options;
+using RetailCam.Engine.Inference;
+
+namespace RetailCam.Web.Services;
+
+/// <summary>
+/// What a previous process left behind is taken up before the app serves: leftovers of model saves that
+/// crashed are removed, and runs it left unfinished resume (or are marked Interrupted). On the app's
+/// shutdown, live runs checkpoint and stop, to resume on the next start.
+/// </summary>
+/// <remarks>Registered after the other hosted services, so it stops first: runs are stopped as the app's, not a user's.</remarks>
+public sealed class RunRecoveryService(TrainingRunService runs, ModelRegistry models, IOptions<RunQueueOptions> options, IOptions<QuickStartOptions> quickStart,
+    ILogger<RunRecoveryService> logger) : IHostedService
+{
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        foreach (var leftover in models.CleanLeftovers())
+            logger.LogWarning("Removed {Leftover}: left by a model save that did not finish", leftover);
+        // The quick start takes up its own run (it also serves the model and marks the demo done).
+        var skip = quickStart.Value.Enabled ? QuickStartService.RunId : null;
+        var recovered = await runs.RecoverAsync(options.Value.ResumeAfterRestart, except: skip, cancellationToken);
+        if (recovered.Count > 0)
+            logger.LogInformation("{Count} unfinished runs taken up: {Runs}", recovered.Count, string.Join(", ", recovered));
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => runs.ShutdownAsync(cancellationToken);
+}
