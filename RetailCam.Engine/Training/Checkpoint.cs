@@ -21,6 +21,9 @@ public static class Checkpoint
     public static void Save(string folder, CamNetwork network, optim.Optimizer optimizer, TrainingPosition position)
     {
         var parent = Path.GetDirectoryName(Path.GetFullPath(folder))!;
+        // One run has one writer: any staging folder here is what a killed save left.
+        if (Directory.Exists(parent))
+            foreach (var leftover in Directory.EnumerateDirectories(parent, ".checkpoint-*")) Directory.Delete(leftover, recursive: true);
         var staging = Path.Combine(parent, $".checkpoint-{Guid.NewGuid():N}");
         Directory.CreateDirectory(staging);
         try

@@ -145,12 +145,15 @@ public sealed class TrainerTests : IDisposable
         var validationSet = new SyntheticShapes(30, 32, seed: 8);
         using var cancellation = new CancellationTokenSource();
         var run = new RunFolder(folder);
+        // What a save killed half-way leaves beside the checkpoint; the next save removes it.
+        var leftover = Directory.CreateDirectory(Path.Combine(folder, ".checkpoint-0123456789abcdef")).FullName;
         var summary = new Trainer(TinyNetworks.Create(), Quick(epochs: 3) with { CheckpointEverySteps = 0 }, SyntheticShapes.Categories,
             trainSet.AsBatches(32, true), validationSet.AsBatches(30, false), run, new TrainingEventStream(), [new CancelAtStep(3, cancellation)])
             .Run(resume: false, cancellation.Token);
 
         Assert.Equal(RunStatus.Stopped, summary.Status);
         Assert.NotNull(Checkpoint.Find(run.Paths.CheckpointFolder));
+        Assert.False(Directory.Exists(leftover));
         var resumed = new Trainer(TinyNetworks.Create(), Quick(epochs: 3), SyntheticShapes.Categories,
             trainSet.AsBatches(32, true), validationSet.AsBatches(30, false), run, new TrainingEventStream()).Run(resume: true, CancellationToken.None);
         Assert.Equal(12, resumed.Steps);
