@@ -121,6 +121,38 @@ public static class TrainingJob
         };
     }
 
+    /// <summary>
+    /// Whether a run's best model still waits for its serving tuning: the process training it ended after
+    /// the last epoch and before the tuning was written (a kill at that moment).
+    /// </summary>
+    public static bool AwaitsServingTuning(string runFolder)
+    {
+        var model = new RunPaths(runFolder).ModelFolder;
+        if (!Models.Storage.ModelFolder.Exists(model)) return false;
+        try
+        {
+            return Models.Storage.ModelFolder.ReadManifest(model).ServeInputSize is null && ReadRunRecord(runFolder)?.Plan is not null;
+        }
+        catch (Models.Storage.ModelLoadException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// The last step of a run whose training ended but whose tuning did not (<see cref="AwaitsServingTuning"/>):
+    /// tunes its best model on the validation split as the run would have, with the plan it recorded.
+    /// </summary>
+    public static ServingTuningResult TuneServing(TrainingJobSpec spec, torch.Device device, CancellationToken cancellationToken, Action<string>? log = null)
+    {
+        var record = ReadRunRecord(spec.RunFolder) ?? throw new InvalidOperationException($"{spec.RunFolder} holds no run record to tune with.");
+        var options = record.Plan?.Options ?? throw new InvalidOperationException($"{spec.RunFolder} recorded no plan to tune with.");
+        var catalogue = ImageCatalogue.Scan(spec.DataFolder, cancellationToken: cancellationToken);
+        log?.Invoke("Tuning serving on the validation split, which the run's previous process did not finish …");
+        return ServingTuning.Tune(new RunPaths(spec.RunFolder).ModelFolder, catalogue.InSplit(DatasetSplit.Validation), device, options.Seed,
+            options.EffectiveSceneImageSize, cancellationToken);
+    }
+
     /// <summary>Inverse class frequency, scaled so the average photo weighs 1, and kept within 0.25–4 so a tiny class cannot dominate.</summary>
     public static float[] ClassWeights(IReadOnlyList<int> perClass)
     {

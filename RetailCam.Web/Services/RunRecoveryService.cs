@@ -21,6 +21,7 @@ public sealed class RunRecoveryService(TrainingRunService runs, ModelRegistry mo
         var recovered = await runs.RecoverAsync(options.Value.ResumeAfterRestart, except: skip, cancellationToken);
         if (recovered.Count > 0)
             logger.LogInformation("{Count} unfinished runs taken up: {Runs}", recovered.Count, string.Join(", ", recovered));
+        runs.FinishServingTuning(await runs.ListAsync(cancellationToken));
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => runs.ShutdownAsync(cancellationToken);

@@ -180,6 +180,34 @@ public sealed class TrainingRunService(DataRootLayout layout, TorchEnvironment t
     }
 
     /// <summary>
+    /// Runs whose training completed but whose serving tuning a killed process never wrote: tuned now, on
+    /// a background thread, so their model serves as the run meant it to. Returns the ids being tuned.
+    /// </summary>
+    public IReadOnlyList<string> FinishServingTuning(IEnumerable<RunRecordEntity> completed)
+    {
+        var untuned = completed.Where(r => r.Status == nameof(RunStatus.Completed) && PathSegment.IsValid(r.Id)
+            && TrainingJob.AwaitsServingTuning(layout.Run(r.Id).Folder)).ToList();
+        foreach (var row in untuned)
+        {
+            _ = Task.Factory.StartNew(() =>
+            {
+                try
+                {
+                    var spec = JsonSerializer.Deserialize<TrainingJobSpec>(row.OptionsJson, EngineJson.Options)! with { RunFolder = layout.Run(row.Id).Folder };
+                    var tuning = TrainingJob.TuneServing(spec, torch.Device, CancellationToken.None, message => logger.LogInformation("Run {Run}: {Message}", row.Id, message));
+                    logger.LogInformation("Run {Run}: serving tuned after the restart, up to {Side} px, temperature {Temperature:F2}", row.Id, tuning.ServeInputSize, tuning.Temperature);
+                    RunsChanged?.Invoke();
+                }
+                catch (Exception ex)
+                {
+                    logger.LogError(ex, "Run {Run}: serving could not be tuned after the restart; its model serves untuned", row.Id);
+                }
+            }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        }
+        return untuned.Select(r => r.Id).ToList();
+    }
+
+    /// <summary>
     /// Continues a run that is not training (interrupted, stopped or failed) from its last checkpoint, with
     /// the settings it started with; false when the run is unknown or already live.
     /// </summary>
