@@ -6,7 +6,8 @@ namespace RetailCam.Cli.Commands;
 
 /// <summary>
 /// The contract every verb keeps: with --json the last stdout line is one JSON object; on failure
-/// the exit code is non-zero and stderr gets one line saying what went wrong.
+/// the exit code is non-zero and stderr gets one line saying what went wrong (2 for a
+/// <see cref="UsageException"/>, 1 otherwise).
 /// </summary>
 internal static class CliRunner
 {
@@ -44,6 +45,11 @@ internal static class CliRunner
             Console.Error.WriteLine("error: cancelled");
             return 130;
         }
+        catch (UsageException ex)
+        {
+            Console.Error.WriteLine($"error: {OneLine(ex)}");
+            return UsageExitCode;
+        }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             Console.Error.WriteLine($"error: {OneLine(ex)}");
@@ -51,6 +57,9 @@ internal static class CliRunner
             return 1;
         }
     }
+
+    /// <summary>What a verb exits with when it refused its command line and did nothing.</summary>
+    public const int UsageExitCode = 2;
 
     public static void WriteJson<T>(T value) => Console.Out.WriteLine(JsonSerializer.Serialize(value, Json));
 
@@ -60,3 +69,9 @@ internal static class CliRunner
         return message.ReplaceLineEndings(" ");
     }
 }
+
+/// <summary>
+/// A command line a verb refuses before doing anything (a value out of its bounds, an address it may
+/// not send to): exit code 2, so a script can tell it from work that was tried and failed (1).
+/// </summary>
+internal sealed class UsageException(string message) : ArgumentException(message);

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Diagnostics;
-using System.Net.Http.Headers;
 using Microsoft.Extensions.DependencyInjection;
 using RetailCam.Engine.Imaging;
 
@@ -21,7 +20,7 @@ internal static class FuzzCommand
         var iterations = new Option<int>("--iterations") { Description = "How many mutants.", DefaultValueFactory = _ => 1000 };
         var seed = new Option<int>("--seed") { Description = "Seed of the mutations (the same seed gives the same mutants).", DefaultValueFactory = _ => 1 };
         var url = new Option<string?>("--url") { Description = "Send the mutants to this app's POST /api/predict instead, 10 to a request." };
-        var accessToken = new Option<string?>("--token") { Description = $"With --url: a personal access token (default: {WatchCommand.TokenVariable})." };
+        var accessToken = RemoteApp.TokenOption("With --url: ");
         var host = new CliHost();
         var json = CliRunner.JsonOption();
         var command = new Command("fuzz", "Feed mutated image files to the decoder or to a running app's predict endpoint; report crashes, the slowest decode and the memory used.")
@@ -39,7 +38,7 @@ internal static class FuzzCommand
             {
                 if (parse.GetValue(url) is { } address)
                 {
-                    var endpoint = await FuzzEndpointAsync(new Uri(address), parse.GetValue(accessToken) ?? Environment.GetEnvironmentVariable(WatchCommand.TokenVariable),
+                    var endpoint = await FuzzEndpointAsync(RemoteApp.Address(address), RemoteApp.Token(parse, accessToken),
                         count, parse.GetValue(seed), done => progress.Report((double)done / count, $"fuzz {done}/{count}"), token);
                     (report, crashed) = (endpoint, endpoint.ServerErrors > 0 || !endpoint.AliveAfter);
                 }
@@ -74,8 +73,7 @@ internal static class FuzzCommand
 
     private static async Task<EndpointFuzzReport> FuzzEndpointAsync(Uri server, string? accessToken, int count, int seed, Action<int> progress, CancellationToken cancellationToken)
     {
-        using var client = new HttpClient { BaseAddress = server, Timeout = TimeSpan.FromMinutes(2) };
-        if (accessToken is not null) client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", accessToken);
+        using var client = RemoteApp.Client(server, accessToken, TimeSpan.FromMinutes(2));
         var statuses = new SortedDictionary<int, int>();
         double slowest = 0;
         var requests = 0;
@@ -83,19 +81,13 @@ internal static class FuzzCommand
         var sent = 0;
         foreach (var batch in DecoderFuzzer.Mutants(count, seed).Chunk(FilesPerRequest))
         {
-            using var form = new MultipartFormDataContent();
-            foreach (var (_, fileName, bytes) in batch)
-            {
-                var content = new ByteArrayContent(bytes);
-                content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
-                form.Add(content, "images", fileName);
-            }
+            using var form = RemoteApp.PredictForm(batch.Select(m => (m.FileName, m.Bytes)));
             sent += batch.Length;
             var watch = Stopwatch.StartNew();
             using var response = await client.PostAsync("api/predict", form, cancellationToken);
             slowest = Math.Max(slowest, watch.Elapsed.TotalMilliseconds);
             requests++;
-            if ((int)response.StatusCode is 401 or 403) throw new UnauthorizedAccessException($"{server} refused the token ({(int)response.StatusCode}): pass --token.");
+            if ((int)response.StatusCode is 401 or 403) throw RemoteApp.Refused(server, accessToken, (int)response.StatusCode);
             statuses[(int)response.StatusCode] = statuses.GetValueOrDefault((int)response.StatusCode) + 1;
             // The predict limit asks to come back later: do so rather than count it against the server.
             if (response.Headers.RetryAfter?.Delta is { } wait) await Task.Delay(wait, cancellationToken);

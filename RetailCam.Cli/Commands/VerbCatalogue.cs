@@ -16,6 +16,7 @@ internal static class VerbCatalogue
         WatchCommand.Create(),
         BenchCommand.Create(),
         FuzzCommand.Create(),
+        LoadCommand.Create(),
         AccountCommands.Users(),
         AccountCommands.Tokens(),
     ];

@@ -16,10 +16,7 @@ internal static class WatchCommand
     {
         var run = new Argument<string>("run") { Description = "Run id, as GET /api/runs or the Runs page lists it." };
         var url = new Option<string>("--url") { Description = "Address of the RetailCam web app, e.g. http://localhost:5080.", Required = true };
-        var accessToken = new Option<string?>("--token")
-        {
-            Description = $"Personal access token (retailcam tokens create NAME); default: the {TokenVariable} environment variable.",
-        };
+        var accessToken = RemoteApp.TokenOption();
         var since = new Option<long>("--since") { Description = "Replay what the run stored from this step on before the live tail (0: the whole run).", DefaultValueFactory = _ => 0 };
         var json = CliRunner.JsonOption();
 
@@ -29,12 +26,12 @@ internal static class WatchCommand
         };
         command.SetAction((parse, cancellationToken) => CliRunner.RunAsync(async token =>
         {
-            var server = ServerAddress(parse.GetValue(url)!);
+            var server = RemoteApp.Address(parse.GetValue(url)!);
             if (parse.GetValue(since) < 0) throw new ArgumentException("--since must be a step number, 0 or more.");
             var progress = new CliProgress();
             WatchOutcome outcome;
             // An error line must not land at the end of a half-drawn progress bar.
-            var bearer = parse.GetValue(accessToken) ?? Environment.GetEnvironmentVariable(TokenVariable);
+            var bearer = RemoteApp.Token(parse, accessToken);
             try { outcome = await new RunWatcher(server, parse.GetValue(run)!, parse.GetValue(since), progress, bearer).WatchAsync(token); }
             finally { progress.Done(); }
             if (parse.GetValue(json)) CliRunner.WriteJson(outcome);
@@ -42,17 +39,6 @@ internal static class WatchCommand
             return outcome.Status == "failed" ? 1 : 0;
         }, cancellationToken));
         return command;
-    }
-
-    /// <summary>Where scripts keep their token, so it stays out of the command line and the process list.</summary>
-    public const string TokenVariable = "RETAILCAM_TOKEN";
-
-    private static Uri ServerAddress(string text)
-    {
-        if (!Uri.TryCreate(text, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
-            throw new ArgumentException($"--url must be an http:// or https:// address, not '{text}'.");
-        // Relative paths resolve against the last '/', so an app under a path base needs the slash kept.
-        return uri.AbsolutePath.EndsWith('/') ? uri : new Uri(uri + "/");
     }
 }
 
@@ -148,13 +134,11 @@ internal sealed class RunWatcher(Uri server, string runId, long sinceStep, CliPr
         }
         catch (HttpRequestException ex) when (ex.StatusCode is System.Net.HttpStatusCode.Unauthorized or System.Net.HttpStatusCode.Forbidden)
         {
-            throw new UnauthorizedAccessException(accessToken is null
-                ? $"RetailCam at {server} needs sign-in: pass --token TOKEN (retailcam tokens create NAME) or set {WatchCommand.TokenVariable}."
-                : $"RetailCam at {server} refused the token ({(int)ex.StatusCode!}): it is unknown, revoked, or its user is disabled.", ex);
+            throw RemoteApp.Refused(server, accessToken, (int)ex.StatusCode!, ex);
         }
         catch (HttpRequestException ex)
         {
-            throw new IOException($"cannot reach RetailCam at {server}: {ex.Message}", ex);
+            throw RemoteApp.Unreachable(server, ex);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
