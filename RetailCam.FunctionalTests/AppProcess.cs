@@ -30,21 +30,36 @@ public sealed class AppProcess : IAsyncDisposable
     }
 
     /// <summary>The web app's own build output, beside this test project's (same configuration).</summary>
-    public static string WebAppDll()
+    public static string WebAppDll() => BuildOutput("RetailCam.Web", "RetailCam.Web.dll");
+
+    /// <summary>The CLI's own build output, to run `retailcam` as a process of its own.</summary>
+    public static string CliDll() => BuildOutput("RetailCam.Cli", "retailcam.dll");
+
+    private static string BuildOutput(string project, string file)
     {
         var tests = AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar);
         var framework = Path.GetFileName(tests);
         var configuration = Path.GetFileName(Path.GetDirectoryName(tests)!);
         var repository = Path.GetFullPath(Path.Combine(tests, "..", "..", "..", ".."));
-        return Path.Combine(repository, "RetailCam.Web", "bin", configuration, framework, "RetailCam.Web.dll");
+        return Path.Combine(repository, project, "bin", configuration, framework, file);
+    }
+
+    /// <summary>A free loopback port, for an app that must come back on the address its clients know.</summary>
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     /// <summary>Starts the app on <paramref name="dataRoot"/> and returns once /healthz answers.</summary>
-    public static async Task<AppProcess> StartAsync(string dataRoot, params (string Key, string Value)[] settings)
+    public static Task<AppProcess> StartAsync(string dataRoot, params (string Key, string Value)[] settings) => StartAsync(dataRoot, FreePort(), settings);
+
+    /// <summary>Starts the app on <paramref name="dataRoot"/>, serving on <paramref name="port"/>, and returns once /healthz answers.</summary>
+    public static async Task<AppProcess> StartAsync(string dataRoot, int port, params (string Key, string Value)[] settings)
     {
         var dll = WebAppDll();
         if (!File.Exists(dll)) throw new FileNotFoundException($"{dll} is missing: build RetailCam.Web");
-        var port = FreePort();
         var start = new ProcessStartInfo("dotnet", [dll])
         {
             RedirectStandardError = true,
@@ -105,13 +120,6 @@ public sealed class AppProcess : IAsyncDisposable
         using var timeout = new CancellationTokenSource(within);
         await process.WaitForExitAsync(timeout.Token);
         return process.ExitCode;
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     public async ValueTask DisposeAsync()

@@ -21,9 +21,12 @@ public sealed class RunRecoveryTests(ITestOutputHelper output) : IDisposable
 {
     private const int Epochs = 6;
     private readonly string dataRoot = Directory.CreateTempSubdirectory("retailcam-drill-").FullName;
+    private System.Diagnostics.Process? watcher;
 
     public void Dispose()
     {
+        if (watcher is { HasExited: false }) watcher.Kill(entireProcessTree: true);
+        watcher?.Dispose();
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         try { Directory.Delete(dataRoot, recursive: true); } catch (IOException) { }
     }
@@ -71,8 +74,12 @@ public sealed class RunRecoveryTests(ITestOutputHelper output) : IDisposable
         new SyntheticShapes(200, 32, seed: 21).WritePngTree(Path.Combine(dataRoot, "shapes"));
 
         // 1. Start a run, and kill the app once the run has checkpointed and trained on.
+        // The app comes back on the same address, so a viewer following the run can reconnect.
+        var port = AppProcess.FreePort();
         string runId;
-        await using (var first = await AppProcess.StartAsync(dataRoot))
+        Task<string>? watched = null;
+        Task<string>? watchErrors = null;
+        await using (var first = await AppProcess.StartAsync(dataRoot, port))
         {
             using var client = ClientOf(first, token);
             var dataset = (await Json(await client.PostAsJsonAsync("/api/datasets", new { name = "Drill shapes", folder = "shapes" }))).GetProperty("id").GetString()!;
@@ -80,6 +87,16 @@ public sealed class RunRecoveryTests(ITestOutputHelper output) : IDisposable
             Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
             runId = (await Json(started)).GetProperty("id").GetString()!;
             Log($"app 1 (pid {first.Id}) started run {runId}");
+            // A live viewer: `retailcam watch` in a process of its own, from the first app to the second.
+            var watch = new System.Diagnostics.ProcessStartInfo("dotnet", [AppProcess.CliDll(), "watch", runId, "--url", first.Address.ToString(), "--token", token, "--json"])
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                UseShellExecute = false,
+            };
+            watcher = System.Diagnostics.Process.Start(watch)!;
+            watched = watcher.StandardOutput.ReadToEndAsync();
+            watchErrors = watcher.StandardError.ReadToEndAsync();
             await WaitUntilAsync(() => Task.FromResult(CheckpointStep(runId) > 0 && LastRecordedStep(runId) > CheckpointStep(runId)), TimeSpan.FromMinutes(3), "a checkpoint and a step beyond it");
             var (checkpointed, recorded) = (CheckpointStep(runId), LastRecordedStep(runId));
             await first.KillAsync();
@@ -87,7 +104,8 @@ public sealed class RunRecoveryTests(ITestOutputHelper output) : IDisposable
         }
 
         // 2. A new start resumes it by itself; stop that app with SIGTERM while the run trains.
-        await using (var second = await AppProcess.StartAsync(dataRoot))
+        long stoppedAt;
+        await using (var second = await AppProcess.StartAsync(dataRoot, port))
         {
             using var client = ClientOf(second, token);
             var resumedFrom = CheckpointStep(runId);
@@ -96,7 +114,7 @@ public sealed class RunRecoveryTests(ITestOutputHelper output) : IDisposable
             Log($"app 2 (pid {second.Id}) resumed the run from step {resumedFrom}");
             var exitCode = await second.TerminateAsync(TimeSpan.FromMinutes(1));
             Assert.Equal(0, exitCode);
-            var (stoppedAt, recorded) = (CheckpointStep(runId), LastRecordedStep(runId));
+            (stoppedAt, var recorded) = (CheckpointStep(runId), LastRecordedStep(runId));
             Log($"SIGTERM app 2: exit code {exitCode}, checkpoint at step {stoppedAt}, last recorded step {recorded}");
             // The shutdown checkpoints where the run stands: no step is lost.
             Assert.Equal(recorded, stoppedAt);
@@ -111,9 +129,18 @@ public sealed class RunRecoveryTests(ITestOutputHelper output) : IDisposable
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
 
         // 3. Told not to resume by itself, a start marks the run Interrupted; a trainer resumes it and it completes.
-        await using (var third = await AppProcess.StartAsync(dataRoot, ("RetailCam:Runs:ResumeAfterRestart", "false")))
+        await using (var third = await AppProcess.StartAsync(dataRoot, port, ("RetailCam:Runs:ResumeAfterRestart", "false")))
         {
             using var client = ClientOf(third, token);
+            // The viewer reconnected to the second app and followed the resumed run to its stop by the shutdown (steps the first app never trained).
+            using (var patience = new CancellationTokenSource(TimeSpan.FromMinutes(1))) await watcher!.WaitForExitAsync(patience.Token);
+            var lines = (await watched!).Trim();
+            Assert.True(watcher.ExitCode == 0 && lines.Length > 0, $"retailcam watch exited {watcher.ExitCode}: {lines}{await watchErrors!}");
+            var outcome = System.Text.Json.JsonDocument.Parse(lines.Split('\n')[^1]).RootElement;
+            Log($"retailcam watch (pid {watcher.Id}) followed the run across the kill and the shutdown: {outcome.GetProperty("status").GetString()} after {outcome.GetProperty("steps").GetInt64()} steps");
+            Assert.Equal("stopped", outcome.GetProperty("status").GetString(), ignoreCase: true);
+            Assert.Equal(stoppedAt, outcome.GetProperty("steps").GetInt64());
+
             var interrupted = await Json(await client.GetAsync($"/api/runs/{runId}"));
             Assert.Equal(nameof(RunStatus.Interrupted), interrupted.GetProperty("status").GetString());
             Assert.False(interrupted.GetProperty("live").GetBoolean());

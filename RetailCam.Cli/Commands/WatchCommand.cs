@@ -42,6 +42,20 @@ internal static class WatchCommand
     }
 }
 
+/// <summary>
+/// Reconnects for as long as an app takes to restart and resume its runs (a CPU machine can take
+/// a minute), every two seconds at first and every five after, giving up after ten minutes.
+/// </summary>
+internal sealed class PatientRetry : IRetryPolicy
+{
+    private static readonly TimeSpan GiveUpAfter = TimeSpan.FromMinutes(10);
+
+    public TimeSpan? NextRetryDelay(RetryContext retryContext) =>
+        retryContext.ElapsedTime > GiveUpAfter ? null
+        : retryContext.PreviousRetryCount == 0 ? TimeSpan.Zero
+        : TimeSpan.FromSeconds(retryContext.PreviousRetryCount < 5 ? 2 : 5);
+}
+
 /// <summary>The final line of `watch --json`.</summary>
 internal sealed record WatchOutcome(string RunId, string Status, long Steps, double? BestAccuracy, int SnapshotsSeen);
 
@@ -70,7 +84,7 @@ internal sealed class RunWatcher(Uri server, string runId, long sinceStep, CliPr
         await using var connection = new HubConnectionBuilder()
             .WithUrl(new Uri(server, "hubs/training"), options => options.AccessTokenProvider = () => Task.FromResult(accessToken))
             .AddJsonProtocol(json => json.PayloadSerializerOptions.NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals)
-            .WithAutomaticReconnect()
+            .WithAutomaticReconnect(new PatientRetry())
             .Build();
         connection.On<ProgressMessage>("Progress", m => inbox.Writer.TryWrite(m));
         connection.On<EpochMessage>("Epoch", m => inbox.Writer.TryWrite(m));
@@ -101,6 +115,8 @@ internal sealed class RunWatcher(Uri server, string runId, long sinceStep, CliPr
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
+                // While the app restarts there is no one to ask; the reconnect resyncs.
+                if (connection.State != HubConnectionState.Connected) continue;
                 run = await connection.InvokeAsync<RunSummaryMessage?>("GetRun", runId, cancellationToken) ?? run;
                 if (!run.Live) EndFromServer(run);
                 continue;
@@ -201,7 +217,8 @@ internal sealed class RunWatcher(Uri server, string runId, long sinceStep, CliPr
         }
     }
 
-    private static bool IsEnd(string status) => status is "Completed" or "Stopped" or "Failed";
+    /// <summary>Interrupted ends the watch too: the app restarted without resuming the run, and only a trainer's Resume goes on.</summary>
+    private static bool IsEnd(string status) => status is "Completed" or "Stopped" or "Failed" or "Interrupted";
 
     private sealed class Resync
     {
