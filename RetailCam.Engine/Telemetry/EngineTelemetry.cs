@@ -85,10 +85,10 @@ public static class EngineTelemetry
     }
 
     /// <summary>Shows a run's gauges until the returned handle is disposed.</summary>
-    public static IDisposable TrackRun(LiveRunGauges run) => Track(LiveRuns, run);
+    internal static IDisposable TrackRun(LiveRunGauges run) => Track(LiveRuns, run);
 
     /// <summary>Adds a predictor's waiting photos to the queue gauge until the returned handle is disposed.</summary>
-    public static IDisposable TrackPredictionQueue(Func<int> waiting) => Track(PredictionQueues, waiting);
+    internal static IDisposable TrackPredictionQueue(Func<int> waiting) => Track(PredictionQueues, waiting);
 
     /// <summary>Adds a host's queue of runs waiting for a slot to the queued-runs gauge until the returned handle is disposed.</summary>
     public static IDisposable TrackRunQueue(Func<int> waiting) => Track(RunQueues, waiting);
@@ -99,14 +99,14 @@ public static class EngineTelemetry
     /// A span inside the operation under way, or null when there is none (or nobody listens). Engine work
     /// started by no traced operation (a training loader's decoding) never opens a trace of its own.
     /// </summary>
-    public static Activity? StartChild(string name, ActivityKind kind = ActivityKind.Internal) =>
+    internal static Activity? StartChild(string name, ActivityKind kind = ActivityKind.Internal) =>
         Activity.Current is null ? null : ActivitySource.StartActivity(name, kind);
 
     /// <summary>
     /// A finished span under <paramref name="parent"/> with the times given: work done once for several
     /// requests (one forward pass of a batch) shows in each request's trace.
     /// </summary>
-    public static void RecordSpan(string name, ActivityContext parent, DateTime startUtc, DateTime endUtc, params ReadOnlySpan<KeyValuePair<string, object?>> tags)
+    internal static void RecordSpan(string name, ActivityContext parent, DateTime startUtc, DateTime endUtc, params ReadOnlySpan<KeyValuePair<string, object?>> tags)
     {
         if (parent == default) return;
         using var span = ActivitySource.StartActivity(name, ActivityKind.Internal, parent, startTime: startUtc);
@@ -133,7 +133,7 @@ public static class EngineTelemetry
 /// What the per-run gauges show of one live run, written by its training thread after each batch and
 /// read by whoever collects the metrics.
 /// </summary>
-public sealed class LiveRunGauges(string runId)
+internal sealed class LiveRunGauges(string runId)
 {
     private long step;
     private double loss = double.NaN;
