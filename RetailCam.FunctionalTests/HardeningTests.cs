@@ -13,6 +13,8 @@ public class HardeningTests(WebAppFixture app, BrowserFixture browser)
     [Theory]
     [InlineData("/account/login")]
     [InlineData("/healthz")]
+    [InlineData("/healthz/ready")]
+    [InlineData("/metrics")]
     [InlineData("/api/models")]
     public async Task Every_answer_carries_the_security_headers(string path)
     {

@@ -13,21 +13,13 @@ namespace RetailCam.FunctionalTests;
 [Collection(WebCollection.Name)]
 public class SignInTests(WebAppFixture app, BrowserFixture browser)
 {
-    private static async Task AssertProblemAsync(HttpResponseMessage response, HttpStatusCode status)
-    {
-        Assert.Equal(status, response.StatusCode);
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-        var body = await Json(response);
-        Assert.Equal((int)status, body.GetProperty("status").GetInt32());
-        Assert.False(string.IsNullOrEmpty(body.GetProperty("detail").GetString()));
-    }
-
     [Theory]
     [InlineData("GET", "/api/runs")]
     [InlineData("GET", "/api/models")]
     [InlineData("GET", "/api/datasets")]
     [InlineData("GET", "/api/review")]
     [InlineData("POST", "/api/predict")]
+    [InlineData("GET", "/metrics")]
     [InlineData("POST", "/hubs/training/negotiate?negotiateVersion=1")]
     public async Task A_stranger_gets_401_with_problem_details_and_no_redirect(string method, string path)
     {

@@ -4,6 +4,7 @@ using RetailCam.Storage;
 using RetailCam.Web.Api;
 using RetailCam.Web.Components;
 using RetailCam.Web.Hubs;
+using RetailCam.Web.Observability;
 using RetailCam.Web.Security;
 using RetailCam.Web.Services;
 
@@ -17,6 +18,7 @@ builder.AddRetailCamEngine();
 builder.AddRetailCamStorage();
 builder.AddRetailCamWeb();
 builder.AddRetailCamSecurity();
+builder.AddRetailCamObservability();
 
 var app = builder.Build();
 
@@ -51,6 +53,7 @@ app.UseAntiforgery();
 app.MapStaticAssets().AllowAnonymous();
 app.MapOpenApi().AllowAnonymous();
 app.MapHealthApi();
+app.MapRetailCamObservability();
 app.MapAccountEndpoints();
 app.MapPredictApi();
 app.MapRunsApi();

@@ -1,4 +1,5 @@
 using System.Text;
+using RetailCam.Engine.Telemetry;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.Formats;
 using SixLabors.ImageSharp.Formats.Bmp;
@@ -182,7 +183,10 @@ public sealed class ImageFileDecoder
 
     public Image<Rgb24> Decode(byte[] bytes, string source)
     {
+        using var span = EngineTelemetry.StartChild("retailcam.decode");
         var header = Identify(bytes, source);
+        span?.SetTag("retailcam.image.format", header.Format);
+        span?.SetTag("retailcam.image.pixels", header.Pixels);
         try
         {
             // An opaque image loads straight to RGB. Anything that may carry transparency is composited

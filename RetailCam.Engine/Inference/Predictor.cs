@@ -1,9 +1,11 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 using RetailCam.Engine.Cam;
 using RetailCam.Engine.Data;
 using RetailCam.Engine.Imaging;
 using RetailCam.Engine.Models;
 using RetailCam.Engine.Models.Storage;
+using RetailCam.Engine.Telemetry;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 using static TorchSharp.torch;
@@ -17,7 +19,9 @@ namespace RetailCam.Engine.Inference;
 /// on first use onto the device given, kept (the least recently used let go beyond
 /// <see cref="PredictorOptions.MaxLoadedModels"/>), and loaded again when a newer version is published
 /// under the same id: a request holds the copy it started on until it is answered, and a replaced copy
-/// is freed once its last request is.
+/// is freed once its last request is. Every request is timed and traced on <see cref="EngineTelemetry"/>
+/// (its latency, the photos answered, the queue, model loads and failures), and a batch's forward pass and
+/// class maps show as spans in the trace of each request it answered.
 /// </summary>
 public sealed class Predictor : IDisposable
 {
@@ -27,8 +31,11 @@ public sealed class Predictor : IDisposable
     private readonly Thread worker;
     private readonly Lock gate = new();
     private readonly Dictionary<string, ServedModel> models = new(StringComparer.Ordinal);
+    private readonly IDisposable queueTracking;
     private long lastUse;
     private long batchesRun;
+    // The single-reader channel cannot count its items, so the queue is counted on the way in and out.
+    private int queued;
     private bool disposed;
 
     /// <param name="resolve">The model an id names as published now, or null when there is none (e.g. <see cref="ModelRegistry.Locate"/>).</param>
@@ -44,6 +51,7 @@ public sealed class Predictor : IDisposable
         this.resolve = resolve;
         Device = device;
         DefaultModelId = defaultModelId;
+        queueTracking = EngineTelemetry.TrackPredictionQueue(() => QueueLength);
         worker = new Thread(Serve) { IsBackground = true, Name = "RetailCam predictor" };
         worker.Start();
     }
@@ -68,6 +76,9 @@ public sealed class Predictor : IDisposable
 
     /// <summary>Forward passes run so far; fewer than requests answered when micro-batching gathers them.</summary>
     public long BatchesRun => Interlocked.Read(ref batchesRun);
+
+    /// <summary>Photos handed over and not yet taken into a batch by the serving thread.</summary>
+    public int QueueLength => Volatile.Read(ref queued);
 
     /// <summary>Called on the serving thread before each forward pass with the network and the batch, so tests can see where they sit.</summary>
     internal event Action<CamNetwork, Tensor>? Forwarding;
@@ -103,6 +114,7 @@ public sealed class Predictor : IDisposable
     public Task<Prediction> PredictAsync(Image<Rgb24> photo, string source, PredictRequestOptions? request = null, CancellationToken cancellationToken = default)
     {
         request ??= new PredictRequestOptions();
+        var started = Stopwatch.GetTimestamp();
         var model = Acquire(request.ModelId);
         // Checked here so one bad request never fails the others batched with it.
         var classes = model.Manifest.Categories.Count;
@@ -112,27 +124,44 @@ public sealed class Predictor : IDisposable
                 Release(model);
                 throw new ArgumentOutOfRangeException(nameof(request), c, $"Class {c} does not exist: model {model.Id} has {classes} classes.");
             }
-        return EnqueueAsync(new Request(model, photo, source, request, new TaskCompletionSource<Prediction>(TaskCreationOptions.RunContinuationsAsynchronously), cancellationToken));
+        return EnqueueAsync(new Request(model, photo, source, request, new TaskCompletionSource<Prediction>(TaskCreationOptions.RunContinuationsAsynchronously), started, default, cancellationToken));
     }
 
     private async Task<Prediction> EnqueueAsync(Request request)
     {
+        using var span = EngineTelemetry.StartChild("retailcam.predict");
+        span?.SetTag("retailcam.model", request.Model.Id);
         try
         {
-            await request.Model.Loading.WaitAsync(request.Cancellation);
+            try
+            {
+                await request.Model.Loading.WaitAsync(request.Cancellation);
+            }
+            catch
+            {
+                Release(request.Model);
+                throw;
+            }
+            // From here the serving thread answers the request and lets go of its model.
+            Interlocked.Increment(ref queued);
+            if (!requests.Writer.TryWrite(request with { Trace = span?.Context ?? default }))
+            {
+                Interlocked.Decrement(ref queued);
+                Release(request.Model);
+                throw new ObjectDisposedException(nameof(Predictor));
+            }
+            var prediction = await request.Result.Task.WaitAsync(request.Cancellation);
+            EngineTelemetry.PredictionDuration.Record(Stopwatch.GetElapsedTime(request.Started).TotalSeconds);
+            EngineTelemetry.PhotosPredicted.Add(1);
+            return prediction;
         }
-        catch
+        catch (Exception ex) when (ex is not OperationCanceledException and not ObjectDisposedException)
         {
-            Release(request.Model);
+            // A model that would not load or a forward pass that failed: the service's failure, not the caller's.
+            EngineTelemetry.RecordError(EngineTelemetry.ErrorKinds.Prediction);
+            span?.AddException(ex).SetStatus(ActivityStatusCode.Error, ex.Message);
             throw;
         }
-        // From here the serving thread answers the request and lets go of its model.
-        if (!requests.Writer.TryWrite(request))
-        {
-            Release(request.Model);
-            throw new ObjectDisposedException(nameof(Predictor));
-        }
-        return await request.Result.Task.WaitAsync(request.Cancellation);
     }
 
     /// <summary>The loaded copy of the model's current version (loading it when there is none), held until <see cref="Release"/>.</summary>
@@ -204,6 +233,8 @@ public sealed class Predictor : IDisposable
 
     private LoadedModel Load(ModelSource source)
     {
+        using var span = EngineTelemetry.StartChild("retailcam.model.load");
+        span?.SetTag("retailcam.model", source.Id);
         // Publishing writes the weights, then the manifest: a load that falls between the two sees them
         // disagree and succeeds a moment later.
         for (var attempt = 1; ; attempt++)
@@ -212,11 +243,18 @@ public sealed class Predictor : IDisposable
             {
                 var model = ModelFolder.Load(source.Folder, Device);
                 PrepareForServing(model.Network, options, options.UsesBFloat16);
+                EngineTelemetry.ModelLoads.Add(1, new KeyValuePair<string, object?>("outcome", EngineTelemetry.Outcomes.Ok));
                 return model;
             }
             catch (ModelLoadException) when (attempt < 3)
             {
                 Thread.Sleep(100 * attempt);
+            }
+            catch (Exception ex)
+            {
+                EngineTelemetry.ModelLoads.Add(1, new KeyValuePair<string, object?>("outcome", EngineTelemetry.Outcomes.Failed));
+                span?.AddException(ex).SetStatus(ActivityStatusCode.Error, ex.Message);
+                throw;
             }
         }
     }
@@ -232,6 +270,7 @@ public sealed class Predictor : IDisposable
             {
                 if (requests.Reader.TryRead(out var next))
                 {
+                    Interlocked.Decrement(ref queued);
                     if (next.Cancellation.IsCancellationRequested) Release(next.Model);
                     else batch.Add(next);
                     continue;
@@ -279,6 +318,7 @@ public sealed class Predictor : IDisposable
     private Prediction[] RunAt(ServedModel model, List<Request> batch, int size)
     {
         using var scope = NewDisposeScope();
+        var batchStarted = DateTime.UtcNow;
         var loaded = model.Loading.Result;
         var categories = loaded.Manifest.Categories;
         var tree = model.TreeFor(loaded.Manifest);
@@ -293,6 +333,7 @@ public sealed class Predictor : IDisposable
             activations = forward.Activations.to_type(ScalarType.Float32, copy: true);
         }
         var probabilities = loaded.Manifest.Probabilities(logits).cpu().data<float>().ToArray();
+        var forwardEnded = DateTime.UtcNow;
         var classes = categories.Count;
         var (h, w) = ((int)activations.shape[2], (int)activations.shape[3]);
 
@@ -342,6 +383,12 @@ public sealed class Predictor : IDisposable
             predictions[i] = new Prediction(request.Source, request.Photo.Width, request.Photo.Height, top, path, boxes, views,
                 p.Select(v => (double)v).ToList(), model.Id) { FiledUnder = filed, NotInCatalogue = unknown, InputSize = size };
         }
+        var mapsEnded = DateTime.UtcNow;
+        foreach (var request in batch)
+        {
+            EngineTelemetry.RecordSpan("retailcam.forward", request.Trace, batchStarted, forwardEnded, new("retailcam.batch.size", batch.Count), new("retailcam.input.side", size));
+            EngineTelemetry.RecordSpan("retailcam.class_maps", request.Trace, forwardEnded, mapsEnded, new("retailcam.batch.size", batch.Count), new("retailcam.maps", maps.Count));
+        }
         return predictions;
     }
 
@@ -366,6 +413,7 @@ public sealed class Predictor : IDisposable
             if (disposed) return;
             disposed = true;
         }
+        queueTracking.Dispose();
         requests.Writer.TryComplete();
         worker.Join();
         lock (gate)
@@ -377,8 +425,10 @@ public sealed class Predictor : IDisposable
 
     private sealed record MapPair(int Image, int Class, ClassMapMethod Method);
 
+    /// <param name="Started">When the caller handed the photo over (<see cref="Stopwatch.GetTimestamp"/>).</param>
+    /// <param name="Trace">The request's span, under which the serving thread records the batch's work; default when untraced.</param>
     private sealed record Request(ServedModel Model, Image<Rgb24> Photo, string Source, PredictRequestOptions Options,
-        TaskCompletionSource<Prediction> Result, CancellationToken Cancellation);
+        TaskCompletionSource<Prediction> Result, long Started, ActivityContext Trace, CancellationToken Cancellation);
 
     /// <summary>One loaded version of a model and who holds it; the predictor's lock guards the counts.</summary>
     private sealed class ServedModel(ModelSource source, Task<LoadedModel> loading)

@@ -4,8 +4,8 @@ namespace RetailCam.Engine.Training;
 /// An ordered participant in the training loop (fastai's callback design). Every hook runs on the
 /// training thread, so a callback may use the network, and must be quick: slow work (encoding, I/O)
 /// goes to its own thread. Callbacks run in ascending <see cref="Order"/>; the trainer's own ones
-/// (pause, freezing, schedule, throughput, model saving, metrics, publishing, checkpoints, time
-/// budget) take the places in <see cref="CallbackOrder"/>, observers sit between them.
+/// (pause, freezing, schedule, throughput, model saving, metrics, publishing, telemetry,
+/// checkpoints, time budget) take the places in <see cref="CallbackOrder"/>, observers sit between them.
 /// </summary>
 public interface ITrainingCallback
 {
@@ -45,6 +45,9 @@ public static class CallbackOrder
     public const int ModelSaving = 40;
     public const int Metrics = 50;
     public const int Publishing = 60;
+
+    /// <summary>Reads the batch's event as an observer would, but is the trainer's own, so every run reports it.</summary>
+    public const int Telemetry = 70;
     public const int Observer = 100;
     public const int Checkpoint = 200;
     public const int TimeBudget = 300;

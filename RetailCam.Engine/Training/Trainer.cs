@@ -33,7 +33,7 @@ public sealed class Trainer(
     private readonly IReadOnlyList<ITrainingCallback> callbacks = new ITrainingCallback[]
     {
         new PauseGate(control ?? new RunControl()), new HeadOnlyPhase(), new LearningRateScheduling(), new ThroughputMeter(),
-        new ModelSaving(), new MetricsWriter(run), new EventPublisher(events), new Checkpointing(), new TimeBudget(), new EarlyStopping(),
+        new ModelSaving(), new MetricsWriter(run), new EventPublisher(events), new TelemetryRecording(), new Checkpointing(), new TimeBudget(), new EarlyStopping(),
     }.Concat(callbacks ?? []).OrderBy(c => c.Order).ToList();
 
     public TrainingSummary Run(bool resume, CancellationToken cancellationToken)

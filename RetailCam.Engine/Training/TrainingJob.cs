@@ -3,6 +3,7 @@ using RetailCam.Engine.Data;
 using RetailCam.Engine.Imaging;
 using RetailCam.Engine.Layout;
 using RetailCam.Engine.Models;
+using RetailCam.Engine.Telemetry;
 using TorchSharp;
 
 namespace RetailCam.Engine.Training;
@@ -56,6 +57,21 @@ public static class TrainingJob
     /// <param name="device">Where the network trains and every batch and snapshot is computed: the host's configured device.</param>
     public static TrainingJobResult Run(TrainingJobSpec spec, torch.Device device, TrainingEventStream events, RunControl? control, bool resume,
         CancellationToken cancellationToken, Action<string>? log = null)
+    {
+        try
+        {
+            return Train(spec, device, events, control, resume, log, cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // Counted here rather than in the trainer, so that a run failing before its first step counts too.
+            EngineTelemetry.RecordError(EngineTelemetry.ErrorKinds.Training);
+            throw;
+        }
+    }
+
+    private static TrainingJobResult Train(TrainingJobSpec spec, torch.Device device, TrainingEventStream events, RunControl? control, bool resume,
+        Action<string>? log, CancellationToken cancellationToken)
     {
         if (spec.Settings.Problems() is { Count: > 0 } problems)
             throw new ArgumentException("Invalid training settings: " + string.Join("; ", problems));

@@ -11,7 +11,8 @@ namespace RetailCam.Web.Security;
 /// </summary>
 public static class SecurityExtensions
 {
-    private const string CookieOrToken = "cookie-or-token";
+    /// <summary>The team's scheme: a personal access token when the request carries one, else Identity's cookie.</summary>
+    public const string CookieOrToken = "cookie-or-token";
 
     public static IHostApplicationBuilder AddRetailCamSecurity(this IHostApplicationBuilder builder)
     {

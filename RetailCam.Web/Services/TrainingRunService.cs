@@ -86,6 +86,8 @@ public sealed class TrainingRunService(DataRootLayout layout, TorchEnvironment t
         var fanOut = run.Events.Subscribe(e => EventPublished?.Invoke(e), batchEventCapacity: 64);
         run.Completion = Task.Factory.StartNew(() =>
         {
+            // A run outlives the request that started it: none of its work belongs in that request's trace.
+            System.Diagnostics.Activity.Current = null;
             var holdsSlot = false;
             try
             {
