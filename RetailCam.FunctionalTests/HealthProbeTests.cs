@@ -63,7 +63,7 @@ public class HealthProbeTests(WebAppFixture app)
         using var member = await broken.ClientOfNewMemberAsync("health-viewer", TeamRoles.Viewer);
         await ReadyAsync(member, "healthy");
         // The model published again with a manifest that no longer matches its weights: the served copy is stale, the new one will not load.
-        var manifestPath = Path.Combine(broken.DataRoot, "models", "tiny", ModelFolder.ManifestFileName);
+        var manifestPath = Path.Combine(ModelFolder.Resolve(Path.Combine(broken.DataRoot, "models", "tiny"))!, ModelFolder.ManifestFileName);
         var manifest = JsonNode.Parse(await File.ReadAllTextAsync(manifestPath))!;
         manifest["weightsSha256"] = new string('0', 64);
         await File.WriteAllTextAsync(manifestPath, manifest.ToJsonString());

@@ -16,11 +16,14 @@ public sealed class ModelHealthCheck(PredictionService predictions) : IHealthChe
         try
         {
             var model = await predictions.EnsureModelAsync(cancellationToken: cancellationToken);
-            return HealthCheckResult.Healthy(model is null ? "no model yet: the first training run publishes one" : $"serving {model.Id}");
+            var serving = model is null ? "no model yet: the first training run publishes one" : $"serving {model.Id}";
+            // Served from a fallback is still served, but someone should look at the broken one.
+            var broken = predictions.Models.Where(m => m.Broken is not null).Select(m => $"{m.Id} is broken: {m.Broken}").ToList();
+            return broken.Count == 0 ? HealthCheckResult.Healthy(serving) : HealthCheckResult.Degraded($"{serving}; {string.Join("; ", broken)}");
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (NoModelException ex)
         {
-            return HealthCheckResult.Degraded($"the model cannot be served: {ex.Message}");
+            return HealthCheckResult.Degraded(ex.Message);
         }
     }
 }
