@@ -182,7 +182,7 @@ public sealed class EngineTelemetryTests : IDisposable
     {
         using var instruments = new EngineInstruments();
         var model = TinyModels.Save(Path.Combine(folder, "broken"), seed: 9);
-        await File.WriteAllBytesAsync(Path.Combine(model, ModelFolder.WeightsFileName), new byte[64]);
+        await File.WriteAllBytesAsync(Path.Combine(ModelFolder.Resolve(model)!, ModelFolder.WeightsFileName), new byte[64]);
         using var predictor = Predictor.ForFolder(model, new PredictorOptions(), CPU);
         using var photo = new Image<Rgb24>(40, 40);
 
