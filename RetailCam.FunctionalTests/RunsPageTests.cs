@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using Microsoft.Playwright;
 using RetailCam.Tests.Support;
 
@@ -88,5 +89,37 @@ public class RunsPageTests(WebAppFixture app, BrowserFixture browser)
         await page.GotoAsync(new Uri(app.BaseAddress, "runs").ToString());
         await page.GetByTestId("run-link").First.WaitForAsync();
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(BrowserFixture.ScreenshotFolder, "runs.png"), FullPage = true });
+    }
+
+    [Fact]
+    public async Task A_stopped_run_goes_on_from_its_checkpoint_with_the_monitors_resume_button()
+    {
+        new SyntheticShapes(72, 32, seed: 37).WritePngTree(Path.Combine(app.DataRoot, "shapes-resume"));
+        using var client = app.CreateClient(RetailCam.Storage.Accounts.TeamRoles.Trainer);
+        var dataset = (await HttpJson.Json(await client.PostAsJsonAsync("/api/datasets", new { name = "Shapes to resume", folder = "shapes-resume" }))).GetProperty("id").GetString()!;
+        var runId = (await HttpJson.Json(await client.PostAsJsonAsync("/api/runs", new { dataset, epochs = 6, batchSize = 16, imageSize = 32, minutes = 0, snapshotEvery = 0, probes = 0 })))
+            .GetProperty("id").GetString()!;
+        var checkpoint = new RetailCam.Engine.Layout.DataRootLayout(app.DataRoot).Run(runId).CheckpointFolder;
+        async Task<System.Text.Json.JsonElement> RunAsync() => await HttpJson.Json(await client.GetAsync($"/api/runs/{runId}"));
+        for (var deadline = DateTime.UtcNow.AddMinutes(3); RetailCam.Engine.Training.Checkpoint.Find(checkpoint) is null; await Task.Delay(100))
+            Assert.True(DateTime.UtcNow < deadline, "no checkpoint within 3 minutes");
+        await client.PostAsync($"/api/runs/{runId}/stop", null);
+        for (var deadline = DateTime.UtcNow.AddMinutes(2); (await RunAsync()) is var run && (run.GetProperty("live").GetBoolean() || run.GetProperty("status").GetString() != "Stopped"); await Task.Delay(200))
+            Assert.True(DateTime.UtcNow < deadline, "the run did not stop within 2 minutes");
+        var stoppedAt = (await RunAsync()).GetProperty("step").GetInt64();
+
+        var page = await browser.NewPageAsync(app);
+        await page.GotoAsync(new Uri(app.BaseAddress, $"runs/{runId}").ToString());
+        await page.GetByTestId("app-interactive").WaitForAsync(new LocatorWaitForOptions { State = WaitForSelectorState.Attached, Timeout = 60_000 });
+        await Assertions.Expect(page.GetByTestId("run-status")).ToHaveTextAsync("Stopped");
+        await page.GetByTestId("run-continue").ClickAsync();
+
+        await Assertions.Expect(page.GetByTestId("run-status")).ToHaveTextAsync("Completed", new LocatorAssertionsToHaveTextOptions { Timeout = 180_000 });
+        var statuses = new RetailCam.Engine.Training.RunFolder(new RetailCam.Engine.Layout.DataRootLayout(app.DataRoot).Run(runId)).ReadEvents()
+            .OfType<RetailCam.Engine.Training.StatusChanged>().ToList();
+        Assert.Contains(statuses, s => s.Status == RetailCam.Engine.Training.RunStatus.Running && s.Step == stoppedAt && s.Message == $"resumed at step {stoppedAt}");
+        var steps = new RetailCam.Engine.Training.RunFolder(new RetailCam.Engine.Layout.DataRootLayout(app.DataRoot).Run(runId)).ReadEvents()
+            .OfType<RetailCam.Engine.Training.BatchEnded>().Select(b => b.Step).ToList();
+        Assert.Equal(Enumerable.Range(1, steps.Count).Select(i => (long)i), steps);
     }
 }
