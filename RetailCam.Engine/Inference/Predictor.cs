@@ -235,20 +235,23 @@ public sealed class Predictor : IDisposable
     {
         using var span = EngineTelemetry.StartChild("retailcam.model.load");
         span?.SetTag("retailcam.model", source.Id);
-        // Publishing writes the weights, then the manifest: a load that falls between the two sees them
-        // disagree and succeeds a moment later.
+        // The version named was read a moment ago; if two newer ones were published since, it is pruned
+        // and the one published now is loaded instead (the next request notices the newer version).
+        var folder = source.Folder;
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                var model = ModelFolder.Load(source.Folder, Device);
+                var model = ModelFolder.Load(folder, Device);
                 PrepareForServing(model.Network, options, options.UsesBFloat16);
                 EngineTelemetry.ModelLoads.Add(1, new KeyValuePair<string, object?>("outcome", EngineTelemetry.Outcomes.Ok));
                 return model;
             }
-            catch (ModelLoadException) when (attempt < 3)
+            catch (Exception ex) when (ex is ModelLoadException or IOException && attempt < 3)
             {
-                Thread.Sleep(100 * attempt);
+                // A folder placed by hand may still be being copied: it gets a moment before it counts as broken.
+                if (Directory.Exists(folder)) Thread.Sleep(100 * attempt);
+                else folder = resolve(source.Id)?.Folder ?? folder;
             }
             catch (Exception ex)
             {
