@@ -195,8 +195,7 @@ public sealed class TrainingRunService(DataRootLayout layout, TorchEnvironment t
             {
                 try
                 {
-                    var spec = JsonSerializer.Deserialize<TrainingJobSpec>(row.OptionsJson, EngineJson.Options)! with { RunFolder = layout.Run(row.Id).Folder };
-                    var tuning = TrainingJob.TuneServing(spec, torch.Device, CancellationToken.None, message => logger.LogInformation("Run {Run}: {Message}", row.Id, message));
+                    var tuning = TrainingJob.TuneServing(StoredSpec(row), torch.Device, CancellationToken.None, message => logger.LogInformation("Run {Run}: {Message}", row.Id, message));
                     logger.LogInformation("Run {Run}: serving tuned after the restart, up to {Side} px, temperature {Temperature:F2}", row.Id, tuning.ServeInputSize, tuning.Temperature);
                     RunsChanged?.Invoke();
                 }
@@ -221,12 +220,13 @@ public sealed class TrainingRunService(DataRootLayout layout, TorchEnvironment t
         return true;
     }
 
-    private async Task ResumeStoredAsync(RunRecordEntity row, bool paused, CancellationToken cancellationToken)
-    {
-        var spec = JsonSerializer.Deserialize<TrainingJobSpec>(row.OptionsJson, EngineJson.Options)
-            ?? throw new InvalidDataException($"Run {row.Id} has no stored settings to resume with.");
-        await StartAsync(row.Id, spec, resume: true, datasetId: row.DatasetId, paused: paused, cancellationToken: cancellationToken);
-    }
+    private async Task ResumeStoredAsync(RunRecordEntity row, bool paused, CancellationToken cancellationToken) =>
+        await StartAsync(row.Id, StoredSpec(row), resume: true, datasetId: row.DatasetId, paused: paused, cancellationToken: cancellationToken);
+
+    /// <summary>The settings a run started with, as its row keeps them, pointed at its folder.</summary>
+    private TrainingJobSpec StoredSpec(RunRecordEntity row) =>
+        (JsonSerializer.Deserialize<TrainingJobSpec>(row.OptionsJson, EngineJson.Options)
+            ?? throw new InvalidDataException($"Run {row.Id} has no stored settings to resume with.")) with { RunFolder = layout.Run(row.Id).Folder };
 
     /// <summary>The step a resumed run would continue from: its checkpoint's, or 0 without one.</summary>
     private long LastCheckpointStep(string id)
