@@ -128,7 +128,14 @@ public sealed class QuickStartService(
             });
             var result = live.Completion.GetAwaiter().GetResult()
                 ?? throw new InvalidOperationException("The quick-start training run failed; see the Runs page and the log.");
+            // Stopped by the app's shutdown: not done, so the next start resumes it from its checkpoint.
+            if (cancellationToken.IsCancellationRequested || trainingRuns.ShuttingDown) return;
             File.WriteAllText(doneFile, DateTimeOffset.UtcNow.ToString("O"));
+            if (registry.Locate($"run:{RunId}") is null)
+            {
+                Set(new QuickStartState(QuickStartStage.Disabled, "The quick-start run was stopped before its first model; train one from the Runs page.", 0));
+                return;
+            }
             predictions.EnsureModelAsync($"run:{RunId}", cancellationToken).GetAwaiter().GetResult();
             Set(new QuickStartState(QuickStartStage.Ready,
                 $"First model ready: {result.Summary.BestValidationAccuracy:P1} validation accuracy after {result.Summary.Seconds / 60:F1} minutes on {torch.DeviceName}.", 1));

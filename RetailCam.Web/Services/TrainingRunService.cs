@@ -40,6 +40,9 @@ public sealed class TrainingRunService(DataRootLayout layout, TorchEnvironment t
 
     private volatile bool shuttingDown;
 
+    /// <summary>The app's shutdown has begun stopping runs: a run that ends Stopped now was stopped by it, to resume on the next start.</summary>
+    public bool ShuttingDown => shuttingDown;
+
     /// <summary>At most RetailCam:Runs:MaxConcurrent runs train at once; the others wait here, in order.</summary>
     public RunSlots Slots { get; } = new(queue.Value.MaxConcurrent);
 
