@@ -35,13 +35,18 @@ public sealed class AppProcess : IAsyncDisposable
     /// <summary>The CLI's own build output, to run `retailcam` as a process of its own.</summary>
     public static string CliDll() => BuildOutput("RetailCam.Cli", "retailcam.dll");
 
+    /// <summary>The worker's own build output (a cluster's job executor).</summary>
+    public static string WorkerDll() => BuildOutput("RetailCam.Worker", "RetailCam.Worker.dll");
+
+    /// <summary>The checkout these tests were built from.</summary>
+    public static string RepositoryRoot() => Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..", "..", ".."));
+
     private static string BuildOutput(string project, string file)
     {
         var tests = AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar);
         var framework = Path.GetFileName(tests);
         var configuration = Path.GetFileName(Path.GetDirectoryName(tests)!);
-        var repository = Path.GetFullPath(Path.Combine(tests, "..", "..", "..", ".."));
-        return Path.Combine(repository, project, "bin", configuration, framework, file);
+        return Path.Combine(RepositoryRoot(), project, "bin", configuration, framework, file);
     }
 
     /// <summary>A free loopback port, for an app that must come back on the address its clients know.</summary>

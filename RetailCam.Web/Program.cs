@@ -5,6 +5,7 @@ using RetailCam.Web.Api;
 using RetailCam.Web.Components;
 using RetailCam.Web.Hubs;
 using RetailCam.Web.Observability;
+using RetailCam.Web.ScaleOut;
 using RetailCam.Web.Security;
 using RetailCam.Web.Services;
 
@@ -19,21 +20,34 @@ builder.AddRetailCamStorage();
 builder.AddRetailCamWeb();
 builder.AddRetailCamSecurity();
 builder.AddRetailCamObservability();
+builder.AddRetailCamScaleOut(ClusterRole.WebNode);
 
 var app = builder.Build();
 
-// One app per data root: a second start says so and exits instead of sharing the runs and models.
-DataRootLock instanceLock;
-try
+// One app per data root: a second start says so and exits instead of sharing the runs and models. The
+// nodes and workers of a cluster share theirs by design: they coordinate through its PostgreSQL database.
+DataRootLock? instanceLock = null;
+if (!StorageSharesDataRoot(builder.Configuration))
 {
-    instanceLock = DataRootLock.Acquire(app.Services.GetRequiredService<DataRootLayout>().Root);
+    try
+    {
+        instanceLock = DataRootLock.Acquire(app.Services.GetRequiredService<DataRootLayout>().Root);
+    }
+    catch (DataRootInUseException ex)
+    {
+        Console.Error.WriteLine($"error: {ex.Message}");
+        Environment.ExitCode = 1;
+        return;
+    }
 }
-catch (DataRootInUseException ex)
+
+var node = app.Services.GetRequiredService<NodeIdentity>();
+app.Use((context, next) =>
 {
-    Console.Error.WriteLine($"error: {ex.Message}");
-    Environment.ExitCode = 1;
-    return;
-}
+    // Which node answered: behind the balancer, what an operator needs to find the log.
+    context.Response.Headers[NodeIdentity.Header] = node.Name;
+    return next(context);
+});
 
 app.UseSecurityHeaders();
 if (!app.Environment.IsDevelopment())
@@ -59,6 +73,7 @@ app.MapPredictApi();
 app.MapRunsApi();
 app.MapDatasetsApi();
 app.MapFilingApi();
+app.MapCatalogueApi();
 app.MapTrainingHub();
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
 
@@ -70,4 +85,8 @@ using (instanceLock)
 }
 
 /// <summary>Entry point type, visible to WebApplicationFactory in tests.</summary>
-public partial class Program;
+public partial class Program
+{
+    private static bool StorageSharesDataRoot(IConfiguration configuration) =>
+        string.Equals(configuration["RetailCam:Storage:Provider"], "postgres", StringComparison.OrdinalIgnoreCase);
+}

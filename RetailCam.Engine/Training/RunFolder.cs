@@ -33,7 +33,7 @@ public sealed class RunFolder
 
     private void AppendLine(string file, TrainingEvent trainingEvent)
     {
-        var line = JsonSerializer.Serialize(new StoredEvent(trainingEvent.GetType().Name, JsonSerializer.SerializeToElement(trainingEvent, trainingEvent.GetType(), EngineJson.Options)), EngineJson.Options);
+        var line = TrainingEventJson.Serialize(trainingEvent);
         lock (appendGate)
         {
             Directory.CreateDirectory(System.IO.Path.GetDirectoryName(file)!);
@@ -48,20 +48,8 @@ public sealed class RunFolder
         if (!File.Exists(file)) yield break;
         foreach (var line in File.ReadLines(file))
         {
-            if (string.IsNullOrWhiteSpace(line)) continue;
-            StoredEvent? stored;
-            try { stored = JsonSerializer.Deserialize<StoredEvent>(line, EngineJson.Options); }
-            catch (JsonException) { continue; } // a line cut by a crash is not an event
-            var type = stored?.Type switch
-            {
-                nameof(BatchEnded) => typeof(BatchEnded),
-                nameof(EpochEnded) => typeof(EpochEnded),
-                nameof(StatusChanged) => typeof(StatusChanged),
-                nameof(SnapshotTaken) => typeof(SnapshotTaken),
-                _ => null,
-            };
-            if (type is null) continue;
-            if (stored!.Event.Deserialize(type, EngineJson.Options) is TrainingEvent e) yield return e;
+            // A line cut by a crash is not an event.
+            if (TrainingEventJson.Deserialize(line) is { } e) yield return e;
         }
     }
 
@@ -104,5 +92,4 @@ public sealed class RunFolder
         File.Move(temporary, path, overwrite: true);
     }
 
-    private sealed record StoredEvent(string Type, JsonElement Event);
 }

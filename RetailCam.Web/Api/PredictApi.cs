@@ -99,14 +99,6 @@ public static class PredictApi
             .WithName("GetOverlay")
             .WithSummary("The photo with the class map blended in and boxes drawn, as a PNG download.");
 
-        api.MapGet("/catalogue/{id:guid}.csv", (Guid id, CatalogueJobs jobs) =>
-            jobs.Find(id) is { } job
-                ? Results.File(job.ToCsv(), "text/csv", $"catalogue-{job.Started:yyyyMMdd-HHmmss}.csv")
-                : Results.Problem($"No categorisation job {id}.", statusCode: StatusCodes.Status404NotFound))
-            .RequireAuthorization(TeamRoles.Trainer)
-            .WithName("GetCatalogueCsv")
-            .WithSummary("The results of a bulk categorisation as CSV (the columns of `retailcam catalogue`).");
-
         return endpoints;
     }
 

@@ -14,6 +14,13 @@ public sealed class RunRecoveryService(TrainingRunService runs, ModelRegistry mo
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        if (runs.DispatchesRuns)
+        {
+            // A cluster's web node: the job engine hands a dead worker's runs to another worker, and other
+            // processes may be saving models into the shared data root right now, so nothing here is a leftover.
+            logger.LogInformation("Runs are trained by workers: their recovery is the job engine's");
+            return;
+        }
         foreach (var leftover in models.CleanLeftovers())
             logger.LogWarning("Removed {Leftover}: left by a model save that did not finish", leftover);
         // The quick start takes up its own run (it also serves the model and marks the demo done).

@@ -9,9 +9,16 @@ using RetailCam.Storage;
 
 namespace RetailCam.Web.Services;
 
-/// <summary>A run that this process is training now.</summary>
+/// <summary>
+/// A run that this process is training now, or, on a web node of a cluster, one a worker trains: its
+/// events arrive from the worker and its commands go to it.
+/// </summary>
 public sealed class LiveRun : IDisposable
 {
+    /// <summary>Trained by a worker process; this one mirrors it.</summary>
+    public bool Remote { get; init; }
+    internal TaskCompletionSource<TrainingJobResult?>? RemoteEnd { get; init; }
+
     public required string Id { get; init; }
     public required TrainingJobSpec Spec { get; init; }
     public TrainingEventStream Events { get; } = new();
@@ -28,13 +35,35 @@ public sealed class LiveRun : IDisposable
     }
 }
 
+/// <summary>Asks the process training a run to change its course.</summary>
+public enum RunCommand
+{
+    Pause,
+    Resume,
+    Stop,
+}
+
+/// <summary>Where a web node of a cluster sends the runs it does not train itself.</summary>
+public interface IRunDispatcher
+{
+    /// <summary>Queues the run (its row is stored, Pending) for a worker, which resumes it from its checkpoint if it has one.</summary>
+    Task EnqueueAsync(string runId, bool paused, CancellationToken cancellationToken);
+
+    /// <summary>Tells whichever process trains the run.</summary>
+    void Send(string runId, RunCommand command);
+
+    /// <summary>Tells every node that a run no worker had taken yet was stopped.</summary>
+    void PublishStoppedWhileQueued(StatusChanged stopped);
+}
+
 /// <summary>
 /// Background training for the web app: starts runs on their own long-running threads, lets any
-/// page pause, resume or stop them, keeps their history in SQLite, and replays what a run stored
-/// so a viewer who arrives late sees everything before the live tail.
+/// page pause, resume or stop them, keeps their history in the database, and replays what a run stored
+/// so a viewer who arrives late sees everything before the live tail. With a <see cref="IRunDispatcher"/>
+/// (a web node of a cluster) runs are trained by workers instead and mirrored here from their events.
 /// </summary>
 public sealed class TrainingRunService(DataRootLayout layout, TorchEnvironment torch, RunHistory history, Microsoft.Extensions.Options.IOptions<RunQueueOptions> queue,
-    ILogger<TrainingRunService> logger) : IDisposable
+    ILogger<TrainingRunService> logger, IRunDispatcher? dispatcher = null) : IDisposable
 {
     private readonly ConcurrentDictionary<string, LiveRun> live = new();
 
@@ -51,6 +80,12 @@ public sealed class TrainingRunService(DataRootLayout layout, TorchEnvironment t
 
     /// <summary>A run started, ended or changed state: lists should refresh.</summary>
     public event Action? RunsChanged;
+
+    /// <summary>A run this process trained has ended and left the live runs (its last events are delivered).</summary>
+    public event Action<string>? RunEnded;
+
+    /// <summary>Runs are trained by workers; this process mirrors them.</summary>
+    public bool DispatchesRuns => dispatcher is not null;
 
     public LiveRun? Live(string id) => live.GetValueOrDefault(id);
 
@@ -72,6 +107,11 @@ public sealed class TrainingRunService(DataRootLayout layout, TorchEnvironment t
         if (paused) run.Control.Pause();
         if (spec.Settings.Problems() is { Count: > 0 } problems)
             throw new ArgumentException("Invalid training settings: " + string.Join("; ", problems));
+        if (dispatcher is not null)
+        {
+            run.Dispose();
+            return await DispatchAsync(runId, spec, datasetId, paused, cancellationToken);
+        }
         if (!live.TryAdd(runId, run)) throw new InvalidOperationException($"Run {runId} is already training.");
         RunRecordEntity Row(RunStatus status) => new()
         {
@@ -136,6 +176,7 @@ public sealed class TrainingRunService(DataRootLayout layout, TorchEnvironment t
                 fanOut.Dispose();
                 live.TryRemove(runId, out _);
                 RunsChanged?.Invoke();
+                RunEnded?.Invoke(runId);
                 run.Dispose();
             }
         }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
@@ -223,8 +264,9 @@ public sealed class TrainingRunService(DataRootLayout layout, TorchEnvironment t
         return true;
     }
 
-    private async Task ResumeStoredAsync(RunRecordEntity row, bool paused, CancellationToken cancellationToken) =>
-        await StartAsync(row.Id, StoredSpec(row), resume: true, datasetId: row.DatasetId, paused: paused, cancellationToken: cancellationToken);
+    /// <summary>Trains a stored run here, from its checkpoint if it has one, with the settings it started with (a worker taking up its job).</summary>
+    public Task<LiveRun> ResumeStoredAsync(RunRecordEntity row, bool paused, CancellationToken cancellationToken) =>
+        StartAsync(row.Id, StoredSpec(row), resume: true, datasetId: row.DatasetId, paused: paused, cancellationToken: cancellationToken);
 
     /// <summary>The settings a run started with, as its row keeps them, pointed at its folder.</summary>
     private TrainingJobSpec StoredSpec(RunRecordEntity row) =>
@@ -245,7 +287,8 @@ public sealed class TrainingRunService(DataRootLayout layout, TorchEnvironment t
     public async Task ShutdownAsync(CancellationToken cancellationToken)
     {
         shuttingDown = true;
-        var running = live.Values.ToList();
+        // Runs a worker trains are the worker's to stop.
+        var running = live.Values.Where(r => !r.Remote).ToList();
         foreach (var run in running)
         {
             logger.LogInformation("Stopping run {Run} for the app's shutdown; it resumes on the next start", run.Id);
@@ -265,9 +308,23 @@ public sealed class TrainingRunService(DataRootLayout layout, TorchEnvironment t
             await history.SetResumeOnStartAsync(run.Id, true, CancellationToken.None);
     }
 
-    public bool Pause(string id) => Apply(id, r => r.Control.Pause());
-    public bool Resume(string id) => Apply(id, r => r.Control.Resume());
-    public bool Stop(string id) => Apply(id, r => { r.Control.Resume(); r.Cancellation.Cancel(); });
+    public bool Pause(string id) => Apply(id, r => r.Control.Pause(), RunCommand.Pause);
+    public bool Resume(string id) => Apply(id, r => r.Control.Resume(), RunCommand.Resume);
+
+    public bool Stop(string id)
+    {
+        if (live.GetValueOrDefault(id) is { Remote: true, Status: RunStatus.Pending } queued)
+        {
+            // No worker may have it yet: the stored status tells the one that takes the job to drop it,
+            // and every node's mirror ends now. A worker that has just taken it gets the command too.
+            var stopped = new StatusChanged(id, 0, DateTimeOffset.UtcNow, RunStatus.Stopped, "Stopped while queued.");
+            history.RecordStatusAsync(stopped).GetAwaiter().GetResult();
+            dispatcher!.Send(id, RunCommand.Stop);
+            dispatcher.PublishStoppedWhileQueued(stopped);
+            return true;
+        }
+        return Apply(id, r => { r.Control.Resume(); r.Cancellation.Cancel(); }, RunCommand.Stop);
+    }
 
     /// <summary>Deletes a finished run: its row and its folder. A live run must be stopped first.</summary>
     public async Task DeleteAsync(string id, CancellationToken cancellationToken = default)
@@ -318,11 +375,79 @@ public sealed class TrainingRunService(DataRootLayout layout, TorchEnvironment t
         }
     }
 
-    private bool Apply(string id, Action<LiveRun> action)
+    private bool Apply(string id, Action<LiveRun> action, RunCommand command)
     {
         if (!live.TryGetValue(id, out var run)) return false;
-        action(run);
+        if (run.Remote) dispatcher!.Send(id, command);
+        else action(run);
         return true;
+    }
+
+    /// <summary>Stores the run and queues it for a worker; the live run returned mirrors it until a worker's events end it.</summary>
+    private async Task<LiveRun> DispatchAsync(string runId, TrainingJobSpec spec, string? datasetId, bool paused, CancellationToken cancellationToken)
+    {
+        var mirror = NewMirror(runId, spec with { RunFolder = layout.Run(runId).Folder }, RunStatus.Pending);
+        if (!live.TryAdd(runId, mirror)) throw new InvalidOperationException($"Run {runId} is already training.");
+        try
+        {
+            await history.UpsertAsync(new RunRecordEntity
+            {
+                Id = runId,
+                DataFolder = spec.DataFolder,
+                Backbone = spec.Backbone.ToString().ToLowerInvariant(),
+                Status = nameof(RunStatus.Pending),
+                CreatedUtc = DateTime.UtcNow,
+                OptionsJson = JsonSerializer.Serialize(spec, EngineJson.Options),
+                DatasetId = datasetId,
+            }, cancellationToken);
+            await dispatcher!.EnqueueAsync(runId, paused, cancellationToken);
+        }
+        catch
+        {
+            live.TryRemove(runId, out _);
+            mirror.Dispose();
+            throw;
+        }
+        RunsChanged?.Invoke();
+        return mirror;
+    }
+
+    private static LiveRun NewMirror(string runId, TrainingJobSpec spec, RunStatus status)
+    {
+        var end = new TaskCompletionSource<TrainingJobResult?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        return new LiveRun { Id = runId, Spec = spec, Remote = true, RemoteEnd = end, Completion = end.Task, Status = status };
+    }
+
+    /// <summary>
+    /// An event a worker published: it reaches the pages watching the run here as if the run trained here.
+    /// A run this node did not start (another node did, or this one restarted) is mirrored from its first event on.
+    /// </summary>
+    public async Task OnRemoteEventAsync(TrainingEvent e, CancellationToken cancellationToken = default)
+    {
+        if (!live.TryGetValue(e.RunId, out var run))
+        {
+            if (e is StatusChanged { Status: not (RunStatus.Pending or RunStatus.Running or RunStatus.Paused) }) return;
+            if (!PathSegment.IsValid(e.RunId) || await history.GetAsync(e.RunId, cancellationToken) is not { } row) return;
+            run = live.GetOrAdd(e.RunId, _ => NewMirror(row.Id, StoredSpec(row), RunStatus.Running));
+            RunsChanged?.Invoke();
+        }
+        if (!run.Remote) return;
+        switch (e)
+        {
+            case BatchEnded batch: run.LastBatch = batch; break;
+            case StatusChanged status: run.Status = status.Status; break;
+        }
+        run.Events.Publish(e);
+        if (e is StatusChanged or EpochEnded) RunsChanged?.Invoke();
+    }
+
+    /// <summary>The worker training a run has finished with it (or it was stopped before one took it): the mirror ends.</summary>
+    public void OnRemoteEnded(string runId)
+    {
+        if (!live.TryGetValue(runId, out var run) || !run.Remote || !live.TryRemove(runId, out _)) return;
+        run.RemoteEnd!.TrySetResult(null);
+        RunsChanged?.Invoke();
+        run.Dispose();
     }
 
     private static string Slug(string text)
@@ -335,7 +460,8 @@ public sealed class TrainingRunService(DataRootLayout layout, TorchEnvironment t
     public void Dispose()
     {
         shuttingDown = true;
-        foreach (var run in live.Values) run.Cancellation.Cancel();
-        Task.WaitAll(live.Values.Select(r => r.Completion).ToArray(), TimeSpan.FromSeconds(30));
+        var local = live.Values.Where(r => !r.Remote).ToList();
+        foreach (var run in local) run.Cancellation.Cancel();
+        Task.WaitAll(local.Select(r => r.Completion).ToArray(), TimeSpan.FromSeconds(30));
     }
 }

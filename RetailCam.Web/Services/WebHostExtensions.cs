@@ -16,26 +16,36 @@ public static class WebHostExtensions
         builder.Services.AddProblemDetails();
 
         builder.Services.AddOptions<QuickStartOptions>().BindConfiguration(QuickStartOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddOptions<RunQueueOptions>().BindConfiguration(RunQueueOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        builder.AddRetailCamRunServices();
 
         builder.Services.AddSingleton<EngineStatusService>();
         builder.Services.AddHostedService(services => services.GetRequiredService<EngineStatusService>());
-        builder.Services.AddSingleton<PredictionService>();
-        builder.Services.AddSingleton<CatalogueJobs>();
-        builder.Services.AddSingleton<TrainingRunService>();
         builder.Services.AddSingleton<BoxEvaluationService>();
         builder.Services.AddSingleton<QuickStartService>();
         builder.Services.AddTrainingHub();
         builder.Services.AddHostedService(services => services.GetRequiredService<QuickStartService>());
         builder.Services.AddHostedService<RunRecoveryService>();
-        builder.Services.AddOptions<HostOptions>().Configure<IOptions<RunQueueOptions>>((host, runs) =>
-            host.ShutdownTimeout = TimeSpan.FromSeconds(Math.Max(host.ShutdownTimeout.TotalSeconds, runs.Value.ShutdownSeconds)));
 
         // A photo of the configured maximum size must get through Kestrel's own limit, so that an
         // oversized one is refused by our check with a clear message rather than a reset connection.
         builder.Services.AddOptions<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>()
             .Configure<IOptions<ImagingOptions>>((kestrel, imaging) => kestrel.Limits.MaxRequestBodySize = imaging.Value.MaxBytes * 8 + 1_000_000);
         builder.Services.Configure<Microsoft.AspNetCore.Http.Features.FormOptions>(form => form.MultipartBodyLengthLimit = long.MaxValue);
+        return builder;
+    }
+
+    /// <summary>
+    /// What trains runs, categorises folders and serves predictions: the web app's, and a worker's, which
+    /// executes the same runs and chunks as jobs.
+    /// </summary>
+    public static IHostApplicationBuilder AddRetailCamRunServices(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<RunQueueOptions>().BindConfiguration(RunQueueOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<PredictionService>();
+        builder.Services.AddSingleton<CatalogueJobs>();
+        builder.Services.AddSingleton<TrainingRunService>();
+        builder.Services.AddOptions<HostOptions>().Configure<IOptions<RunQueueOptions>>((host, runs) =>
+            host.ShutdownTimeout = TimeSpan.FromSeconds(Math.Max(host.ShutdownTimeout.TotalSeconds, runs.Value.ShutdownSeconds)));
         return builder;
     }
 }
