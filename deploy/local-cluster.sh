@@ -56,6 +56,8 @@ nginx_home=$state/nginx
 nginx_conf=$nginx_home/nginx.conf
 timeout_seconds=${RETAILCAM_CLUSTER_TIMEOUT:-180}
 stop_seconds=${RETAILCAM_CLUSTER_STOP_SECONDS:-90}
+[[ $timeout_seconds =~ ^[0-9]+$ ]] || die "RETAILCAM_CLUSTER_TIMEOUT=$timeout_seconds is no number of seconds"
+[[ $stop_seconds =~ ^[0-9]+$ ]] || die "RETAILCAM_CLUSTER_STOP_SECONDS=$stop_seconds is no number of seconds"
 web_nodes=(web-a web-b)
 
 # ---------------------------------------------------------------------------------------------
@@ -206,17 +208,25 @@ port_in_use() { timeout 2 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"' _ "$1" 2>/de
 
 # Sets VAR to: the port named by ENVNAME, else the recorded one while free, else a free one below
 # the kernel's ephemeral range (so outgoing connections never take it between two starts).
+port_settings=(RETAILCAM_CLUSTER_PORT RETAILCAM_CLUSTER_WEB_A_PORT RETAILCAM_CLUSTER_WEB_B_PORT RETAILCAM_CLUSTER_PG_PORT RETAILCAM_CLUSTER_REDIS_PORT)
+
 choose_port() {
-  local var=$1 envname=$2 given=${!2:-} recorded=${!1:-} candidate tries taken
+  local var=$1 envname=$2 given=${!2:-} recorded=${!1:-} candidate tries taken other
+  # Ports the others have or were given, this one's own recorded port aside.
   taken=" $cluster_balancer_port $cluster_web_a_port $cluster_web_b_port $cluster_pg_port $cluster_redis_port "
-  taken=${taken/ $recorded / }
+  [ -z "$recorded" ] || taken=${taken/ $recorded / }
+  for other in "${port_settings[@]}"; do [ "$other" = "$envname" ] || taken+="${!other:-} "; done
   if [ -n "$given" ]; then
     if ! [[ $given =~ ^[0-9]+$ ]] || [ "$given" -lt 1 ] || [ "$given" -gt 65535 ]; then die "$envname=$given is no port number"; fi
+    case $taken in *" $given "*) die "port $given ($envname) is another part's port" ;; esac
     port_in_use "$given" && die "port $given ($envname) is in use"
     printf -v "$var" '%s' "$given"
     return
   fi
-  if [ -n "$recorded" ] && ! port_in_use "$recorded"; then return; fi
+  if [ -n "$recorded" ]; then
+    case $taken in *" $recorded "*) ;; *) port_in_use "$recorded" || return 0 ;; esac
+    say "port $recorded, recorded for $envname, is taken now: choosing another"
+  fi
   for ((tries = 0; tries < 200; tries++)); do
     candidate=$((20000 + (RANDOM * 32768 + RANDOM) % 12000))
     case $taken in *" $candidate "*) continue ;; esac
@@ -279,7 +289,9 @@ choose_builds() {
   cluster_web_dll=$(absolute "${RETAILCAM_WEB_DLL:-$default_web}")
   cluster_worker_dll=$(absolute "${RETAILCAM_WORKER_DLL:-$default_worker}")
   if [ ! -f "$cluster_web_dll" ] && [ -z "${RETAILCAM_WEB_DLL:-}" ]; then projects+=(RetailCam.Web); fi
-  if [ "$cluster_workers" -gt 0 ] && [ ! -f "$cluster_worker_dll" ] && [ -z "${RETAILCAM_WORKER_DLL:-}" ] && [ -d "$repo/RetailCam.Worker" ]; then
+  if [ "$cluster_workers" -gt 0 ] && [ ! -f "$cluster_worker_dll" ]; then
+    # Fail before any build when there is nothing a build could give.
+    if [ -n "${RETAILCAM_WORKER_DLL:-}" ] || [ ! -d "$repo/RetailCam.Worker" ]; then check_worker_build; fi
     projects+=(RetailCam.Worker)
   fi
   for project in "${projects[@]}"; do
@@ -293,6 +305,10 @@ choose_builds() {
 
 check_builds() {
   [ -f "$cluster_web_dll" ] || die "no web build at $cluster_web_dll (RETAILCAM_WEB_DLL)"
+  check_worker_build
+}
+
+check_worker_build() {
   if [ "$cluster_workers" -gt 0 ] && [ ! -f "$cluster_worker_dll" ]; then
     die "no worker build at $cluster_worker_dll: build RetailCam.Worker, point RETAILCAM_WORKER_DLL at one, or start without workers with RETAILCAM_CLUSTER_WORKERS=0"
   fi
@@ -574,7 +590,7 @@ cmd_up() {
   install_missing_tools
   if [ "$running" -gt 0 ]; then
     # While anything runs, the cluster keeps what it was started with: `down` first to change it.
-    if [ "$running" -eq "$total" ]; then say "the cluster already runs ($state)"
+    if [ "$running" -eq "$total" ]; then say "the cluster already runs ($state); settings given now apply after a down"
     else say "the cluster partly runs: starting what is missing, with the settings it was started with"
     fi
     check_builds
