@@ -51,7 +51,7 @@ public sealed class PredictionHistory(IDbContextFactory<RetailCamDbContext> cont
         {
             await context.SaveChangesAsync(cancellationToken);
         }
-        catch (DbUpdateException ex) when (SqliteConstraint.IsMissingParent(ex))
+        catch (DbUpdateException ex) when (DbConstraint.IsMissingParent(ex))
         {
             throw new KeyNotFoundException($"No upload {record.ContentHash} is stored; store the photo before its prediction.", ex);
         }

@@ -8,9 +8,10 @@ using RetailCam.Storage.Accounts;
 namespace RetailCam.Storage;
 
 /// <summary>
-/// The SQLite database under the data root: run history, epoch metrics, uploads and predictions,
-/// datasets and the review queue, and the team's accounts (ASP.NET Core Identity's tables) with
-/// their access tokens. Short-lived: take one per operation from <see cref="IDbContextFactory{TContext}"/>.
+/// The history database: run history, epoch metrics, uploads and predictions, datasets and the review
+/// queue, and the team's accounts (ASP.NET Core Identity's tables) with their access tokens. SQLite under
+/// the data root by default, or PostgreSQL (<see cref="StorageOptions"/>); one model, its details per provider.
+/// Short-lived: take one per operation from <see cref="IDbContextFactory{TContext}"/>.
 /// </summary>
 public sealed class RetailCamDbContext(DbContextOptions<RetailCamDbContext> options) : IdentityDbContext<TeamUser>(options)
 {
@@ -35,15 +36,41 @@ public sealed class RetailCamDbContext(DbContextOptions<RetailCamDbContext> opti
         ForeignKeys = true,
     }.ToString();
 
-    /// <summary>The one place the provider is chosen, shared by the application and the design-time factory.</summary>
+    /// <summary>
+    /// The assembly holding PostgreSQL's migrations. SQLite's stay in this one; each provider needs its own,
+    /// generated from the same model (EF Core's "migrations with multiple providers").
+    /// </summary>
+    public const string PostgresMigrationsAssembly = "RetailCam.Storage.Postgres";
+
+    /// <summary>SQLite under <paramref name="dataRoot"/>, as the design-time factory and tools without configuration open it.</summary>
     public static DbContextOptionsBuilder Configure(DbContextOptionsBuilder builder, string dataRoot) =>
-        builder.UseSqlite(ConnectionString(dataRoot));
+        Configure(builder, StorageDatabase.Sqlite(dataRoot));
+
+    /// <summary>The one place the provider is chosen, shared by the application and the design-time factories.</summary>
+    public static DbContextOptionsBuilder Configure(DbContextOptionsBuilder builder, StorageDatabase database) => database.Provider switch
+    {
+        StorageProvider.Sqlite => builder.UseSqlite(database.ConnectionString),
+        StorageProvider.Postgres => builder.UseNpgsql(database.ConnectionString, npgsql => npgsql.MigrationsAssembly(PostgresMigrationsAssembly)),
+        _ => throw new ArgumentOutOfRangeException(nameof(database), database.Provider, "Unknown storage provider."),
+    };
 
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
     {
-        // SQLite keeps no time zone: store UTC text (which sorts in time order, unlike
-        // DateTimeOffset, which SQLite cannot ORDER BY) and hand it back marked as UTC.
+        // SQLite keeps no time zone: store UTC text (which sorts in time order, unlike DateTimeOffset,
+        // which SQLite cannot ORDER BY) and hand it back marked as UTC. PostgreSQL stores the native
+        // timestamp with time zone, and Npgsql refuses to write a DateTime that is not marked UTC: the
+        // same conversion turns a local time into UTC and takes an unmarked one as UTC on both, so a
+        // caller's DateTime means the same instant whichever database keeps it.
         configurationBuilder.Properties<DateTime>().HaveConversion<UtcDateTimeConverter>();
+        if (Database.IsNpgsql())
+        {
+            // Identity's LockoutEnd: Npgsql writes timestamp with time zone only from an offset of zero.
+            configurationBuilder.Properties<DateTimeOffset>().HaveConversion<UtcDateTimeOffsetConverter>();
+            // SQLite compares and sorts text by its code points (BINARY); PostgreSQL by the database's
+            // locale (en_US sorts "ada" before "Zoe", case aside). The C collation gives PostgreSQL the
+            // same order and equality as SQLite, whatever locale the server was created with.
+            configurationBuilder.Properties<string>().UseCollation("C");
+        }
     }
 
     protected override void OnModelCreating(ModelBuilder builder)
@@ -131,4 +158,8 @@ public sealed class RetailCamDbContext(DbContextOptions<RetailCamDbContext> opti
     private sealed class UtcDateTimeConverter() : ValueConverter<DateTime, DateTime>(
         toStore => toStore.Kind == DateTimeKind.Unspecified ? DateTime.SpecifyKind(toStore, DateTimeKind.Utc) : toStore.ToUniversalTime(),
         fromStore => DateTime.SpecifyKind(fromStore, DateTimeKind.Utc));
+
+    private sealed class UtcDateTimeOffsetConverter() : ValueConverter<DateTimeOffset, DateTimeOffset>(
+        toStore => toStore.ToUniversalTime(),
+        fromStore => fromStore);
 }

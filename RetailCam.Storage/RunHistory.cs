@@ -53,7 +53,7 @@ public sealed class RunHistory(IDbContextFactory<RetailCamDbContext> contexts)
                 await context.SaveChangesAsync(cancellationToken);
                 return Copy(stored); // callers get a snapshot, not an entity tied to a disposed context
             }
-            catch (DbUpdateException ex) when (SqliteConstraint.IsDuplicateKey(ex) && attempt < InsertAttempts)
+            catch (DbUpdateException ex) when (DbConstraint.IsDuplicateKey(ex) && attempt < InsertAttempts)
             {
                 // Another writer inserted this run first: go round again and update theirs.
             }
@@ -120,7 +120,7 @@ public sealed class RunHistory(IDbContextFactory<RetailCamDbContext> contexts)
             await context.SaveChangesAsync(cancellationToken);
             return true;
         }
-        catch (DbUpdateException ex) when (SqliteConstraint.IsDuplicateKey(ex))
+        catch (DbUpdateException ex) when (DbConstraint.IsDuplicateKey(ex))
         {
             return false;
         }

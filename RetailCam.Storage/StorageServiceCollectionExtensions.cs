@@ -1,8 +1,10 @@
 using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 using RetailCam.Engine.Imaging;
 using RetailCam.Engine.Layout;
 using RetailCam.Storage.Accounts;
@@ -13,11 +15,19 @@ public static class StorageServiceCollectionExtensions
 {
     /// <summary>
     /// The history database and upload store of the data root that <c>AddRetailCamEngine</c> registered
-    /// (call that first): every host that keeps history adds this one line.
+    /// (call that first): every host that keeps history adds this one line. The database is SQLite under the
+    /// data root unless <c>RetailCam:Storage:Provider</c> says postgres, with <c>ConnectionStrings:RetailCam</c>;
+    /// both are validated at start.
     /// </summary>
     public static IHostApplicationBuilder AddRetailCamStorage(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddDbContextFactory<RetailCamDbContext>((sp, options) => RetailCamDbContext.Configure(options, sp.GetRequiredService<DataRootLayout>().Root));
+        builder.Services.AddOptions<StorageOptions>()
+            .BindConfiguration(StorageOptions.SectionName)
+            .Configure<IConfiguration>((options, configuration) => options.ConnectionString = configuration.GetConnectionString(StorageOptions.ConnectionStringName))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        builder.Services.AddDbContextFactory<RetailCamDbContext>((sp, options) => RetailCamDbContext.Configure(options,
+            sp.GetRequiredService<IOptions<StorageOptions>>().Value.Database(sp.GetRequiredService<DataRootLayout>().Root)));
         AddStores(builder.Services, sp => sp.GetRequiredService<DataRootLayout>().Root);
         return builder;
     }
@@ -30,8 +40,29 @@ public static class StorageServiceCollectionExtensions
     public static IServiceCollection AddRetailCamStorage(this IServiceCollection services, string dataRoot)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(dataRoot);
+        return services.AddRetailCamStorage(dataRoot, StorageDatabase.Sqlite(dataRoot));
+    }
+
+    /// <summary>
+    /// As <see cref="AddRetailCamStorage(IServiceCollection, string)"/>, with the history in the database named
+    /// (tests of PostgreSQL, tools); uploads and datasets stay under <paramref name="dataRoot"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">PostgreSQL without a usable connection string.</exception>
+    public static IServiceCollection AddRetailCamStorage(this IServiceCollection services, string dataRoot, StorageProvider provider, string? connectionString)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(dataRoot);
+        return services.AddRetailCamStorage(dataRoot, provider switch
+        {
+            StorageProvider.Sqlite => string.IsNullOrWhiteSpace(connectionString) ? StorageDatabase.Sqlite(dataRoot) : new StorageDatabase(provider, connectionString),
+            StorageProvider.Postgres => StorageDatabase.Postgres(connectionString!),
+            _ => throw new ArgumentOutOfRangeException(nameof(provider), provider, "Unknown storage provider."),
+        });
+    }
+
+    private static IServiceCollection AddRetailCamStorage(this IServiceCollection services, string dataRoot, StorageDatabase database)
+    {
         var root = Path.GetFullPath(dataRoot);
-        services.AddDbContextFactory<RetailCamDbContext>(builder => RetailCamDbContext.Configure(builder, root));
+        services.AddDbContextFactory<RetailCamDbContext>(builder => RetailCamDbContext.Configure(builder, database));
         AddStores(services, _ => root);
         return services;
     }

@@ -80,7 +80,7 @@ public sealed class UploadStore
             await context.SaveChangesAsync(cancellationToken);
             return upload;
         }
-        catch (DbUpdateException ex) when (SqliteConstraint.IsDuplicateKey(ex))
+        catch (DbUpdateException ex) when (DbConstraint.IsDuplicateKey(ex))
         {
             // Another request stored the same bytes between our look-up and our insert.
             return await FindAsync(hash, cancellationToken)

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.HttpOverrides;
 using RetailCam.Engine.Hosting;
 using RetailCam.Engine.Layout;
 using RetailCam.Storage;
@@ -49,6 +50,9 @@ app.Use((context, next) =>
     return next(context);
 });
 
+// Behind the cluster's balancer the client's address and scheme come in X-Forwarded-*: honoured only
+// from a proxy on this machine (the default known proxies are the loopback addresses), never from a client.
+app.UseForwardedHeaders(new ForwardedHeadersOptions { ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto });
 app.UseSecurityHeaders();
 if (!app.Environment.IsDevelopment())
 {

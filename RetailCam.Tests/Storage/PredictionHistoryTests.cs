@@ -2,12 +2,15 @@ using System.Text.Json;
 using RetailCam.Engine.Cam;
 using RetailCam.Engine.Inference;
 using RetailCam.Storage;
+using RetailCam.Tests.Support;
 
 namespace RetailCam.Tests.Storage;
 
-public class PredictionHistoryTests : IAsyncLifetime
+public abstract class PredictionHistoryTests : IAsyncLifetime
 {
-    private readonly StorageTestRoot root = new();
+    private readonly StorageTestRoot root;
+
+    protected PredictionHistoryTests(StorageTestRoot root) => this.root = root;
     private string hash = "";
 
     public async Task InitializeAsync()
@@ -99,3 +102,8 @@ public class PredictionHistoryTests : IAsyncLifetime
         Assert.All(Enumerable.Range(0, tasks), t => Assert.Equal(perTask, all.Count(p => p.TopCategory == $"Task {t}")));
     }
 }
+
+public sealed class SqlitePredictionHistoryTests() : PredictionHistoryTests(new StorageTestRoot());
+
+[Collection(PostgresCollection.Name)]
+public sealed class PostgresPredictionHistoryTests(PostgresServer postgres) : PredictionHistoryTests(new StorageTestRoot(postgres));

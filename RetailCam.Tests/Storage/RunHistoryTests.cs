@@ -1,13 +1,16 @@
 using Microsoft.EntityFrameworkCore;
 using RetailCam.Engine.Training;
 using RetailCam.Storage;
+using RetailCam.Tests.Support;
 
 namespace RetailCam.Tests.Storage;
 
-public class RunHistoryTests : IAsyncLifetime
+public abstract class RunHistoryTests : IAsyncLifetime
 {
     private static readonly DateTime Created = new(2026, 3, 1, 9, 0, 0, DateTimeKind.Utc);
-    private readonly StorageTestRoot root = new();
+    private readonly StorageTestRoot root;
+
+    protected RunHistoryTests(StorageTestRoot root) => this.root = root;
 
     public Task InitializeAsync() => root.InitializeAsync();
     public Task DisposeAsync() => root.DisposeAsync();
@@ -122,6 +125,24 @@ public class RunHistoryTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Times_given_in_local_or_unmarked_time_are_kept_as_the_same_instant_and_read_back_as_utc()
+    {
+        // Unmarked times are taken as UTC (the stores write DateTime.UtcNow); local ones are converted.
+        var run = Run("run-times", created: Created.AddHours(1).ToLocalTime());
+        run.StartedUtc = DateTime.SpecifyKind(Created.AddHours(2), DateTimeKind.Unspecified);
+        run.FinishedUtc = Created.AddHours(3);
+        await root.Runs.UpsertAsync(run);
+        await root.Runs.UpsertAsync(Run("run-later", created: Created.AddMinutes(90)));
+
+        var stored = await root.Runs.GetAsync("run-times");
+        Assert.NotNull(stored);
+        Assert.Equal((Created.AddHours(1), Created.AddHours(2), Created.AddHours(3)), (stored.CreatedUtc, stored.StartedUtc!.Value, stored.FinishedUtc!.Value));
+        Assert.Equal([DateTimeKind.Utc, DateTimeKind.Utc, DateTimeKind.Utc], new[] { stored.CreatedUtc, stored.StartedUtc.Value, stored.FinishedUtc.Value }.Select(t => t.Kind));
+        // The database orders by the instant, newest first: 10:30 UTC before 10:00 UTC given as local time.
+        Assert.Equal(["run-later", "run-times"], (await root.Runs.ListAsync()).Select(r => r.Id));
+    }
+
+    [Fact]
     public async Task Concurrent_epoch_reports_and_upserts_from_several_tasks_all_land_once()
     {
         const int runs = 4, epochs = 12;
@@ -142,3 +163,8 @@ public class RunHistoryTests : IAsyncLifetime
         Assert.All(listed, r => Assert.Equal(epochs, r.Epochs));
     }
 }
+
+public sealed class SqliteRunHistoryTests() : RunHistoryTests(new StorageTestRoot());
+
+[Collection(PostgresCollection.Name)]
+public sealed class PostgresRunHistoryTests(PostgresServer postgres) : RunHistoryTests(new StorageTestRoot(postgres));

@@ -1,13 +1,17 @@
+using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.DependencyInjection;
 using RetailCam.Storage.Accounts;
+using RetailCam.Tests.Support;
 
 namespace RetailCam.Tests.Storage;
 
-/// <summary>The team's accounts and tokens on a real, migrated SQLite database.</summary>
-public class TeamAccountsTests : IAsyncLifetime
+/// <summary>The team's accounts and tokens on a real, migrated database, SQLite and PostgreSQL.</summary>
+public abstract class TeamAccountsTests : IAsyncLifetime
 {
     private const string Password = "a long enough phrase";
-    private readonly StorageTestRoot root = new();
+    private readonly StorageTestRoot root;
+
+    protected TeamAccountsTests(StorageTestRoot root) => this.root = root;
 
     public Task InitializeAsync() => root.InitializeAsync();
     public Task DisposeAsync() => root.DisposeAsync();
@@ -35,6 +39,37 @@ public class TeamAccountsTests : IAsyncLifetime
         Assert.Contains("at least 10", weak.Message);
         await Assert.ThrowsAsync<AccountException>(() => WithAccountsAsync(a => a.AddAsync("cy", "owner", Password)));
         await Assert.ThrowsAsync<AccountException>(() => WithAccountsAsync(a => a.SetRoleAsync("nobody", "viewer")));
+    }
+
+    [Fact]
+    public async Task Members_are_listed_by_the_code_points_of_their_names_on_every_database()
+    {
+        foreach (var name in new[] { "bob", "Zoe", "eve", "Ada" })
+            await WithAccountsAsync(a => a.AddAsync(name, "viewer", Password));
+
+        // Upper case before lower case, as SQLite compares text; a linguistic locale would give Ada, bob, eve, Zoe.
+        Assert.Equal(["Ada", "Zoe", "bob", "eve"], (await WithAccountsAsync(a => a.ListAsync())).Select(m => m.UserName));
+    }
+
+    [Fact]
+    public async Task A_lockout_end_given_with_any_offset_is_kept_as_the_same_instant()
+    {
+        await WithAccountsAsync(a => a.AddAsync("ada", "admin", Password));
+        var end = new DateTimeOffset(2099, 1, 1, 12, 0, 0, TimeSpan.FromHours(2));
+        await using (var scope = root.Services.CreateAsyncScope())
+        {
+            var users = scope.ServiceProvider.GetRequiredService<UserManager<TeamUser>>();
+            var user = await users.FindByNameAsync("ada");
+            Assert.True((await users.SetLockoutEndDateAsync(user!, end)).Succeeded);
+        }
+
+        await using (var scope = root.Services.CreateAsyncScope())
+        {
+            var user = await scope.ServiceProvider.GetRequiredService<UserManager<TeamUser>>().FindByNameAsync("ada");
+            Assert.Equal(end.UtcDateTime, user!.LockoutEnd!.Value.UtcDateTime);
+            Assert.Equal(DateTimeKind.Utc, user.CreatedUtc.Kind);
+        }
+        Assert.True((await WithAccountsAsync(a => a.FindAsync("ada")))!.LockedOut);
     }
 
     [Fact]
@@ -76,3 +111,8 @@ public class TeamAccountsTests : IAsyncLifetime
         Assert.Equal(2, (await Tokens.ListAsync(holder.UserId)).Count);
     }
 }
+
+public sealed class SqliteTeamAccountsTests() : TeamAccountsTests(new StorageTestRoot());
+
+[Collection(PostgresCollection.Name)]
+public sealed class PostgresTeamAccountsTests(PostgresServer postgres) : TeamAccountsTests(new StorageTestRoot(postgres));

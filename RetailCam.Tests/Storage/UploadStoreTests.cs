@@ -2,12 +2,15 @@ using System.Security.Cryptography;
 using Microsoft.EntityFrameworkCore;
 using RetailCam.Engine.Imaging;
 using RetailCam.Storage;
+using RetailCam.Tests.Support;
 
 namespace RetailCam.Tests.Storage;
 
-public class UploadStoreTests : IAsyncLifetime
+public abstract class UploadStoreTests : IAsyncLifetime
 {
-    private readonly StorageTestRoot root = new();
+    private readonly StorageTestRoot root;
+
+    protected UploadStoreTests(StorageTestRoot root) => this.root = root;
 
     public Task InitializeAsync() => root.InitializeAsync();
     public Task DisposeAsync() => root.DisposeAsync();
@@ -32,6 +35,18 @@ public class UploadStoreTests : IAsyncLifetime
         Assert.Equal(Path.Combine(root.DataRoot, first.StoredPath), Assert.Single(files));
         await using var context = root.OpenContext();
         Assert.Equal(1, await context.Uploads.CountAsync());
+    }
+
+    [Fact]
+    public async Task The_time_an_upload_was_first_seen_reads_back_as_utc()
+    {
+        var before = DateTime.UtcNow.AddSeconds(-1);
+        var upload = await root.Uploads.SaveAsync(StorageTestRoot.Png(seed: 6), "till.png");
+
+        var found = await root.Uploads.FindAsync(upload.ContentHash);
+        Assert.NotNull(found);
+        Assert.Equal(DateTimeKind.Utc, found.FirstSeenUtc.Kind);
+        Assert.InRange(found.FirstSeenUtc, before, DateTime.UtcNow.AddSeconds(1));
     }
 
     [Fact]
@@ -101,3 +116,8 @@ public class UploadStoreTests : IAsyncLifetime
         Assert.Equal(png, await root.Uploads.ReadBytesAsync(uploads[0].ContentHash));
     }
 }
+
+public sealed class SqliteUploadStoreTests() : UploadStoreTests(new StorageTestRoot());
+
+[Collection(PostgresCollection.Name)]
+public sealed class PostgresUploadStoreTests(PostgresServer postgres) : UploadStoreTests(new StorageTestRoot(postgres));
