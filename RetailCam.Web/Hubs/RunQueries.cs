@@ -31,7 +31,7 @@ public sealed partial class RunQueries(TrainingRunService runs, RunHistory histo
     {
         if (!IsValidRunId(runId)) return null;
         var record = await history.GetAsync(runId, cancellationToken);
-        var live = runs.Live(runId);
+        var live = runs.Live(runId) ?? (record is null ? null : runs.MirrorStored(record));
         if (live is not null) return Overlay(record is null ? null : TrainingMessages.Summary(record), live);
         return record is null ? null : TrainingMessages.Summary(record);
     }

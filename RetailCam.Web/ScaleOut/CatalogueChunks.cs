@@ -130,6 +130,7 @@ public sealed class CatalogueChunkJob(CatalogueChunkStore store, PredictionServi
         }
         if (store.IsDone(jobId, chunk) || store.StopRequested(jobId)) return;
         var files = plan.ChunkFiles(chunk).Select(f => Path.Combine(plan.Folder, f)).ToList();
+        logger.LogInformation("Categorisation {Job}: chunk {Chunk} of {Chunks} started ({Photos} photos)", jobId, chunk + 1, plan.Chunks, files.Count);
         var rows = new List<(string Name, FileOutcome Outcome)>(files.Count);
         int failed = 0, queued = 0;
         var progress = redis.GetDatabase();

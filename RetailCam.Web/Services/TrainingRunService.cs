@@ -91,7 +91,14 @@ public sealed class TrainingRunService(DataRootLayout layout, TorchEnvironment t
 
     public IReadOnlyCollection<LiveRun> LiveRuns => live.Values.ToList();
 
-    public Task<IReadOnlyList<RunRecordEntity>> ListAsync(CancellationToken cancellationToken = default) => history.ListAsync(cancellationToken);
+    /// <summary>The stored runs, newest first; on a web node of a cluster, those a worker trains are mirrored here as they are listed.</summary>
+    public async Task<IReadOnlyList<RunRecordEntity>> ListAsync(CancellationToken cancellationToken = default)
+    {
+        var rows = await history.ListAsync(cancellationToken);
+        if (dispatcher is not null)
+            foreach (var row in rows) MirrorStored(row);
+        return rows;
+    }
 
     public static string NewRunId(string? label) =>
         $"{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Slug(label ?? "run")}";
@@ -439,6 +446,21 @@ public sealed class TrainingRunService(DataRootLayout layout, TorchEnvironment t
         }
         run.Events.Publish(e);
         if (e is StatusChanged or EpochEnded) RunsChanged?.Invoke();
+    }
+
+    /// <summary>
+    /// On a web node of a cluster, the mirror of a stored run that a worker trains or will train (queued,
+    /// training, paused, or stopped by its worker's shutdown and queued again), made now if this node has
+    /// none yet: a viewer who asks before the run's first event here sees it live. Null otherwise.
+    /// </summary>
+    public LiveRun? MirrorStored(RunRecordEntity row)
+    {
+        if (live.TryGetValue(row.Id, out var known)) return known;
+        if (dispatcher is null || !Enum.TryParse<RunStatus>(row.Status, out var status) || !PathSegment.IsValid(row.Id)) return null;
+        if (status is not (RunStatus.Pending or RunStatus.Running or RunStatus.Paused) && !(status == RunStatus.Stopped && row.ResumeOnStart)) return null;
+        var mirror = live.GetOrAdd(row.Id, _ => NewMirror(row.Id, StoredSpec(row), status == RunStatus.Stopped ? RunStatus.Pending : status));
+        RunsChanged?.Invoke();
+        return mirror;
     }
 
     /// <summary>The worker training a run has finished with it (or it was stopped before one took it): the mirror ends.</summary>
