@@ -50,9 +50,21 @@ app.Use((context, next) =>
     return next(context);
 });
 
-// Behind the cluster's balancer the client's address and scheme come in X-Forwarded-*: honoured only
-// from a proxy on this machine (the default known proxies are the loopback addresses), never from a client.
-app.UseForwardedHeaders(new ForwardedHeadersOptions { ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto });
+// Behind a balancer the client's address and scheme come in X-Forwarded-*: honoured only from a proxy
+// on this machine (the default known proxies are the loopback addresses) or one named in
+// RetailCam:KnownProxies, never from a client.
+var forwarded = new ForwardedHeadersOptions { ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto };
+foreach (var proxy in builder.Configuration.GetSection("RetailCam:KnownProxies").Get<string[]>() ?? [])
+{
+    if (!System.Net.IPAddress.TryParse(proxy, out var address))
+    {
+        Console.Error.WriteLine($"error: RetailCam:KnownProxies holds '{proxy}', which is not an IP address.");
+        Environment.ExitCode = 1;
+        return;
+    }
+    forwarded.KnownProxies.Add(address);
+}
+app.UseForwardedHeaders(forwarded);
 app.UseSecurityHeaders();
 if (!app.Environment.IsDevelopment())
 {

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json.Serialization;
 using System.Threading.Channels;
+using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -135,8 +136,9 @@ internal sealed class RunWatcher(Uri server, string runId, long sinceStep, CliPr
 
         // The final status is sent before the run's last snapshots are written and its record is
         // saved: wait until the server lets the run go, then collect what came after.
-        run = await SettledAsync(connection, run, cancellationToken);
-        Apply(await connection.InvokeAsync<RunHistoryMessage>("GetHistory", runId, sinceStep, cancellationToken));
+        run = await AfterEndAsync(() => SettledAsync(connection, run, cancellationToken), run, cancellationToken);
+        if (await AfterEndAsync(() => connection.InvokeAsync<RunHistoryMessage?>("GetHistory", runId, sinceStep, cancellationToken), null, cancellationToken) is { } rest)
+            Apply(rest);
         return new WatchOutcome(runId, endStatus.ToLowerInvariant(), Math.Max(lastStep, run.Steps), run.BestAccuracy ?? bestSeen, snapshotsSeen.Count);
     }
 
@@ -159,6 +161,27 @@ internal sealed class RunWatcher(Uri server, string runId, long sinceStep, CliPr
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             throw new TimeoutException($"RetailCam at {server} did not answer within {ConnectTimeout.TotalSeconds:F0} s.");
+        }
+    }
+
+    /// <summary>
+    /// A question asked once the run's end is known. A server whose shutdown stopped the run may be gone
+    /// by now: wait a while for the reconnect (to it, restarted), else settle for what was seen.
+    /// </summary>
+    private static async Task<T> AfterEndAsync<T>(Func<Task<T>> ask, T seen, CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow + SettleTimeout;
+        while (true)
+        {
+            try
+            {
+                return await ask();
+            }
+            catch (Exception ex) when (ex is not HubException && !cancellationToken.IsCancellationRequested)
+            {
+                if (DateTime.UtcNow >= deadline) return seen;
+                await Task.Delay(TimeSpan.FromMilliseconds(250), cancellationToken);
+            }
         }
     }
 
