@@ -166,6 +166,29 @@ public sealed class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal(SortedRows(File.ReadAllText(reference)), SortedRows(clusterCsv));
         Assert.Equal(SortedRows(clusterCsv), clusterCsv.ReplaceLineEndings("\n").TrimEnd('\n').Split('\n'));
         Log($"cluster CSV = single-process CSV: {clusterCsv.Split('\n').Length - 2} rows");
+
+        // 4. The Catalogue page through the balancer: a categorisation started there is followed to its end on the page.
+        var chromium = new BrowserFixture();
+        await chromium.InitializeAsync();
+        try
+        {
+            var page = await chromium.Browser.NewPageAsync();
+            await BrowserFixture.SignInAsync(page, Balancer, "lead", "cluster-pass-phrase");
+            await page.GotoAsync(new Uri(Balancer, "/catalogue").ToString());
+            await page.GetByTestId("app-interactive").WaitForAsync(new() { State = Microsoft.Playwright.WaitForSelectorState.Attached, Timeout = 60_000 });
+            await page.Locator("input[data-testid=folder-input], [data-testid=folder-input] input").First.FillAsync("bulk");
+            await page.Keyboard.PressAsync("Escape");
+            await page.GetByTestId("start-catalogue").ClickAsync();
+            await page.GetByTestId("catalogue-done").WaitForAsync(new() { Timeout = 240_000 });
+            Assert.Equal("2400", (await page.GetByTestId("catalogue-count").InnerTextAsync()).Trim());
+            Assert.Contains($"{chunks} of {chunks} chunks", await page.GetByTestId("catalogue-chunks").InnerTextAsync(), StringComparison.Ordinal);
+            await page.ScreenshotAsync(new() { Path = Path.Combine(BrowserFixture.ScreenshotFolder, "cluster-catalogue.png"), FullPage = true });
+            Log("the Catalogue page through the balancer followed a categorisation on the remaining worker to its end");
+        }
+        finally
+        {
+            await chromium.DisposeAsync();
+        }
     }
 
     /// <summary>The chunks (numbered from 1) of a job a worker started or finished, from its log (a killed worker's log keeps what it did).</summary>

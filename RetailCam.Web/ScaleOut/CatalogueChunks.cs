@@ -73,7 +73,11 @@ public sealed class HangfireCatalogueDispatcher(IBackgroundJobClient jobs, Catal
         }
     }
 
-    private void Refresh(CatalogueJob job, CataloguePlan plan, ChunkCounts?[] finished) => RefreshAsync(job, plan, finished).GetAwaiter().GetResult();
+    /// <remarks>
+    /// Waited for on the thread pool: a Blazor circuit's synchronization context would otherwise wait
+    /// for a continuation it is itself blocking.
+    /// </remarks>
+    private void Refresh(CatalogueJob job, CataloguePlan plan, ChunkCounts?[] finished) => Task.Run(() => RefreshAsync(job, plan, finished)).GetAwaiter().GetResult();
 
     private async Task RefreshAsync(CatalogueJob job, CataloguePlan plan, ChunkCounts?[] finished)
     {
