@@ -40,4 +40,27 @@ public static class CatalogueCsv
         csv.WriteField(outcome.Error ?? "");
         csv.NextRecord();
     }
+
+    /// <summary>
+    /// The photos a catalogue CSV already holds rows for, and how many of its bytes are whole lines: a
+    /// run killed mid-row leaves a cut last line, which a resumed run cuts away and writes again.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The file is not a catalogue CSV (another header).</exception>
+    public static (HashSet<string> Files, long WholeLength) ReadExisting(string path)
+    {
+        var bytes = File.ReadAllBytes(path);
+        var whole = Array.LastIndexOf(bytes, (byte)'\n') + 1;
+        var files = new HashSet<string>(StringComparer.Ordinal);
+        using var reader = new StringReader(System.Text.Encoding.UTF8.GetString(bytes, 0, whole));
+        using var csv = new CsvReader(reader, Configuration);
+        if (!csv.Read() || !csv.ReadHeader() || csv.HeaderRecord is not { } header || !header.SequenceEqual(Columns))
+            throw new InvalidDataException($"{path} is not a catalogue CSV (its first line is not \"{string.Join(',', Columns)}\").");
+        while (csv.Read())
+            if (csv.GetField(0) is { Length: > 0 } file) files.Add(Unescaped(file));
+        return (files, whole);
+    }
+
+    // The writer puts an apostrophe before a cell a spreadsheet would run as a formula: the name is what follows it.
+    private static string Unescaped(string cell) =>
+        cell.Length > 1 && cell[0] == '\'' && cell[1] is '=' or '+' or '-' or '@' or '\t' or '\r' ? cell[1..] : cell;
 }

@@ -113,6 +113,59 @@ public class CliVerbTests(TrainedRunFixture run) : IClassFixture<TrainedRunFixtu
     }
 
     [Fact]
+    public void Catalogue_goes_on_where_a_stopped_run_left_off_and_skips_the_photos_it_has_rows_for()
+    {
+        var csv = Path.Combine(run.Root, "out", "resumed.csv");
+        var images = TrainedRunFixture.Classes * TrainedRunFixture.ImagesPerClass;
+        string[] Args(params string[] more) => ["catalogue", "--model", run.RunFolder, "--in", run.Catalogue, "--out", csv, "--json", .. more];
+        var first = ToolProcess.Run(Args("--restart"), timeout: Timeout);
+        Assert.True(first.ExitCode == 0, first.Stderr);
+        var complete = File.ReadAllLines(csv);
+        Assert.Equal(images + 1, complete.Length);
+
+        // A run killed part-way: its partial file holds the header, some rows and a row cut in the middle.
+        const int kept = 5;
+        File.WriteAllText(csv + ".partial", string.Join('\n', complete.Take(kept + 1)) + "\n" + complete[kept + 1][..10]);
+        File.Delete(csv);
+        var resumed = ToolProcess.Run(Args(), timeout: Timeout);
+        Assert.True(resumed.ExitCode == 0, resumed.Stderr);
+        using (var json = ToolProcess.LastJson(resumed.Stdout))
+        {
+            Assert.Equal(kept, json.RootElement.GetProperty("skipped").GetInt32());
+            Assert.Equal(images - kept, json.RootElement.GetProperty("images").GetInt32());
+        }
+        Assert.False(File.Exists(csv + ".partial"));
+        var lines = File.ReadAllLines(csv);
+        Assert.Equal(complete.Take(kept + 1), lines.Take(kept + 1));
+        Assert.Equal(complete.Skip(1).Order(StringComparer.Ordinal), lines.Skip(1).Order(StringComparer.Ordinal));
+
+        // A complete CSV: nothing to do, nothing changed; --restart does it all again.
+        var again = ToolProcess.Run(Args(), timeout: Timeout);
+        Assert.True(again.ExitCode == 0, again.Stderr);
+        using (var json = ToolProcess.LastJson(again.Stdout))
+        {
+            Assert.Equal(images, json.RootElement.GetProperty("skipped").GetInt32());
+            Assert.Equal(0, json.RootElement.GetProperty("images").GetInt32());
+        }
+        Assert.Equal(lines, File.ReadAllLines(csv));
+        var restarted = ToolProcess.Run(Args("--restart"), timeout: Timeout);
+        using (var json = ToolProcess.LastJson(restarted.Stdout))
+            Assert.Equal(images, json.RootElement.GetProperty("images").GetInt32());
+    }
+
+    [Fact]
+    public void Catalogue_refuses_to_go_on_with_a_file_that_is_no_catalogue_csv()
+    {
+        var csv = Path.Combine(run.Root, "out", "someone-elses.csv");
+        Directory.CreateDirectory(Path.GetDirectoryName(csv)!);
+        File.WriteAllText(csv, "sku,price\n1,2\n");
+        var (exit, _, stderr) = ToolProcess.Run(["catalogue", "--model", run.RunFolder, "--in", run.Catalogue, "--out", csv], timeout: Timeout);
+        Assert.Equal(1, exit);
+        Assert.Contains("is not a catalogue CSV", Assert.Single(ToolProcess.Errors(stderr)), StringComparison.Ordinal);
+        Assert.Equal("sku,price\n1,2\n", File.ReadAllText(csv));
+    }
+
+    [Fact]
     public void A_setting_from_the_environment_reaches_the_verb_and_a_flag_overrides_it()
     {
         var environment = new Dictionary<string, string> { ["RetailCam__Inference__InputSize"] = "64" };
