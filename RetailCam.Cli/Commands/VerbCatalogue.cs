@@ -12,6 +12,7 @@ internal static class VerbCatalogue
         EvalCommand.Create(),
         PredictCommand.Create(),
         CatalogueCommand.Create(),
+        ExportCommand.Create(),
         ParityCommand.Create(),
         WatchCommand.Create(),
         BenchCommand.Create(),

@@ -15,7 +15,7 @@ public static class EngineHostExtensions
     /// <summary>
     /// Registers everything the engine needs, for every entry point (web app, CLI, worker): each options
     /// section bound and validated at start with DataAnnotations, the data-root layout, the safe decoder,
-    /// the model registry, the predictor and the torch environment on the configured device, initialised once and logged.
+    /// the model registry, the predictor, the ONNX export cache and the torch environment on the configured device, initialised once and logged.
     /// </summary>
     public static IHostApplicationBuilder AddRetailCamEngine(this IHostApplicationBuilder builder)
     {
@@ -31,6 +31,12 @@ public static class EngineHostExtensions
         // One predictor serves every model of the data root by id, on the configured device.
         services.AddSingleton(sp => new Predictor(sp.GetRequiredService<IOptions<PredictorOptions>>().Value,
             sp.GetRequiredService<TorchEnvironment>().Device, sp.GetRequiredService<ModelRegistry>()));
+        services.AddSingleton(sp =>
+        {
+            // An export computes with libtorch: the torch environment (threads, native library) is set up before the first one.
+            sp.GetRequiredService<TorchEnvironment>();
+            return new OnnxExportCache(sp.GetRequiredService<DataRootLayout>(), sp.GetRequiredService<ModelRegistry>());
+        });
         services.AddSingleton(sp =>
         {
             var options = sp.GetRequiredService<IOptions<EngineOptions>>().Value;

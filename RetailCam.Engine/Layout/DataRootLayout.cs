@@ -10,6 +10,7 @@ namespace RetailCam.Engine.Layout;
 /// runs/&lt;id&gt;/…              a run's files (<see cref="RunPaths"/>)
 /// models/&lt;name&gt;/           model folders placed by hand
 /// cache/npm/                npm packages of the demo data
+/// cache/onnx/               ONNX exports of model versions, for downloads
 /// </code>
 /// Constructing it touches nothing on disk.
 /// </summary>
@@ -32,6 +33,7 @@ public sealed class DataRootLayout
     public string DemoScenesFolder => Path.Combine(DemoFolder, "scenes");
     public string CacheFolder => Path.Combine(Root, "cache");
     public string NpmCacheFolder => Path.Combine(CacheFolder, "npm");
+    public string OnnxCacheFolder => Path.Combine(CacheFolder, "onnx");
     public string RunsFolder => Path.Combine(Root, "runs");
     public string ModelsFolder => Path.Combine(Root, "models");
     public string DatasetsFolder => Path.Combine(Root, "datasets");
@@ -44,6 +46,9 @@ public sealed class DataRootLayout
 
     /// <summary>A model folder placed by hand under models/.</summary>
     public string PlacedModelFolder(string name) => PathSegment.Join(ModelsFolder, name, "model name");
+
+    /// <summary>A cached ONNX export under cache/onnx/; the cache names its files from hashes, never from a model id.</summary>
+    public string OnnxCacheFile(string fileName) => PathSegment.Join(OnnxCacheFolder, fileName, "cache file name");
 
     /// <summary>Ids of the run folders present, skipping folders whose names could not be ids.</summary>
     public IReadOnlyList<string> RunIds() => ValidChildren(RunsFolder);

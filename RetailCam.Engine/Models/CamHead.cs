@@ -30,6 +30,9 @@ public sealed class CamHead : nn.Module<Tensor, Tensor>
 
     public Parameter ClassWeights => classifier.weight!;
 
+    /// <summary>The 3×3 convolution whose ReLU'd output is the activations the class weights apply to.</summary>
+    public Conv2d Convolution => conv;
+
     /// <summary>
     /// Starts the head as a fitted linear probe (LP-FT, Kumar et al. 2022): the conv layer as the
     /// identity (its centre tap 1 on its own channel; the trunk's features are already ≥ 0, so the ReLU

@@ -42,6 +42,12 @@ public sealed class InputNormalization : nn.Module<Tensor, Tensor>
         register_buffer(InverseStdBuffer, inverseStd, persistent: false);
     }
 
+    /// <summary>[1,3,1,1] channel means, or the [1,3,H,W] mean image that <see cref="forward"/> resizes bilinearly to the input.</summary>
+    public Tensor Mean => get_buffer(MeanBuffer)!;
+
+    /// <summary>[1,3,1,1] reciprocals of the standard deviations, multiplied rather than divided by.</summary>
+    public Tensor InverseStd => get_buffer(InverseStdBuffer)!;
+
     public override Tensor forward(Tensor rgb)
     {
         using var scope = NewDisposeScope();

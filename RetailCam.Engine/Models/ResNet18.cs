@@ -101,6 +101,12 @@ public sealed class ResNet18 : Backbone
     /// <summary>The stages this trunk runs, in order; each holds its blocks as children "0", "1", ….</summary>
     public IReadOnlyList<Sequential> Stages => layer4 is null ? [layer1, layer2, layer3] : [layer1, layer2, layer3, layer4];
 
+    /// <summary>The stem's 7×7 convolution (BatchNorm folded into it once <see cref="BatchNormFolded"/>).</summary>
+    public Conv2d StemConv => conv1;
+
+    /// <summary>The stem's 3×3 max-pool.</summary>
+    public MaxPool2d StemPool => maxpool;
+
     /// <summary>True after <see cref="FreezeEarlyLayers"/>.</summary>
     public bool EarlyLayersFrozen => frozenBatchNorms.Length > 0;
 

@@ -47,6 +47,15 @@ public sealed class ResNetBasicBlock : nn.Module<Tensor, Tensor>
         BatchNormFolded = true;
     }
 
+    /// <summary>The first 3×3 convolution of the main path (it carries the block's stride).</summary>
+    public Conv2d Conv1 => conv1;
+
+    /// <summary>The second 3×3 convolution of the main path.</summary>
+    public Conv2d Conv2 => conv2;
+
+    /// <summary>The 1×1 projection of the shortcut, or null where the shortcut is the identity.</summary>
+    public Conv2d? ShortcutConv => downsample is null ? null : DownsampleConv;
+
     private Conv2d DownsampleConv => (Conv2d)downsample!.children().First();
 
     private BatchNorm2d DownsampleBatchNorm => (BatchNorm2d)downsample!.children().Last();

@@ -3,6 +3,8 @@ using RetailCam.Storage.Accounts;
 using RetailCam.Engine.Cam;
 using RetailCam.Engine.Imaging;
 using RetailCam.Engine.Inference;
+using RetailCam.Engine.Models.Export;
+using RetailCam.Engine.Models.Storage;
 using RetailCam.Storage;
 using RetailCam.Web.Services;
 
@@ -33,6 +35,34 @@ public static class PredictApi
         }))
             .WithName("ListModels")
             .WithSummary("The models that can serve predictions, newest first, and the one serving now.");
+
+        api.MapGet("/models/{id}/onnx", async (string id, HttpResponse response, OnnxExportCache exports, CancellationToken cancellationToken) =>
+        {
+            OnnxDownload? download;
+            try
+            {
+                download = await exports.GetAsync(id, cancellationToken);
+            }
+            catch (ModelLoadException ex)
+            {
+                return Results.Problem($"Model '{id}' cannot be exported: {ex.Reason}", statusCode: StatusCodes.Status409Conflict, title: "Broken model");
+            }
+            catch (OnnxExportException ex)
+            {
+                return Results.Problem(ex.Message, statusCode: StatusCodes.Status409Conflict, title: "Not exportable");
+            }
+            if (download is null) return Results.Problem($"No model '{id}'.", statusCode: StatusCodes.Status404NotFound, title: "Not found");
+            // Says whether this answer paid for an export: the first download of a model version does, later ones read the cache.
+            response.Headers["X-RetailCam-Export-Cache"] = download.FromCache ? "hit" : "miss";
+            return Results.File(download.Bytes, "application/octet-stream", download.FileName);
+        })
+            .WithName("ExportModelOnnx")
+            .WithSummary("A model as an ONNX file (opset 17): input 'images' [N,3,H,W] RGB 0–255, outputs 'logits' and 'features', categories in the metadata.")
+            .WithDescription("`id` as GET /api/models lists it. The export of each model version is cached under the data root's cache folder. "
+                + "Class maps: map_c = Σ_k W[c,k]·features[k], W the Gemm's B initializer 'head.classifier.weight' (metadata 'class_map').")
+            .Produces(StatusCodes.Status200OK, contentType: "application/octet-stream")
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict);
 
         api.MapGet("/uploads/{hash}", async (string hash, UploadStore uploads, CancellationToken cancellationToken) =>
         {

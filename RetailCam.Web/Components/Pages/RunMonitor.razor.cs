@@ -3,7 +3,9 @@ using Microsoft.AspNetCore.Components;
 using Plotly.Blazor;
 using Plotly.Blazor.LayoutLib;
 using Plotly.Blazor.Traces;
+using RetailCam.Engine.Inference;
 using RetailCam.Engine.Layout;
+using RetailCam.Engine.Models.Storage;
 using RetailCam.Engine.Training;
 using RetailCam.Storage;
 using RetailCam.Web.Services;
@@ -87,6 +89,16 @@ public partial class RunMonitor
             Snackbar.Add(ex.Message, MudBlazor.Severity.Error);
         }
     }
+
+    /// <summary>A completed run whose best model is saved (and tuned): it can be downloaded as ONNX.</summary>
+    private bool HasModel => status == RunStatus.Completed && !Finishing && PathSegment.IsValid(RunId) && ModelFolder.Exists(Runs.Paths(RunId).ModelFolder);
+
+    /// <summary>The run's model id as GET /api/models lists it.</summary>
+    private string ModelId => $"run:{RunId}";
+
+    private string OnnxUrl => $"/api/models/{Uri.EscapeDataString(ModelId)}/onnx";
+
+    private string OnnxFileName => OnnxDownload.FileNameFor(ModelId);
 
     /// <summary>Training has ended but the job is still at work: tuning serving on the validation split, storing its summary.</summary>
     private bool Finishing => live is not null && status is RunStatus.Completed or RunStatus.Stopped;
