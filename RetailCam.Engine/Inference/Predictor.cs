@@ -231,7 +231,7 @@ public sealed class Predictor : IDisposable
         if (model.Users == 0) model.DisposeWhenLoaded();
     }
 
-    private LoadedModel Load(ModelSource source)
+    private ServedNetwork Load(ModelSource source)
     {
         using var span = EngineTelemetry.StartChild("retailcam.model.load");
         span?.SetTag("retailcam.model", source.Id);
@@ -244,8 +244,20 @@ public sealed class Predictor : IDisposable
             {
                 var model = ModelFolder.Load(folder, Device);
                 PrepareForServing(model.Network, options, options.UsesBFloat16);
+                OnnxRuntimeForward? onnxRuntime = null;
+                try
+                {
+                    // The TorchSharp copy stays: class-map methods read its head's weights (and Grad-CAM runs the head).
+                    if (options.Runtime == InferenceRuntime.OnnxRuntime)
+                        onnxRuntime = new OnnxRuntimeForward(ModelFolder.Resolve(folder) ?? folder, get_num_threads());
+                }
+                catch
+                {
+                    model.Dispose();
+                    throw;
+                }
                 EngineTelemetry.ModelLoads.Add(1, new KeyValuePair<string, object?>("outcome", EngineTelemetry.Outcomes.Ok));
-                return model;
+                return new ServedNetwork(model, onnxRuntime);
             }
             catch (Exception ex) when (ex is ModelLoadException or IOException && attempt < 3)
             {
@@ -325,15 +337,24 @@ public sealed class Predictor : IDisposable
         var loaded = model.Loading.Result;
         var categories = loaded.Manifest.Categories;
         var tree = model.TreeFor(loaded.Manifest);
-        var images = ImageTensors.ToBatch(batch.Select(r => r.Photo).ToList(), size, size, FitMode.Stretch, Device, options.ChannelsLast);
+        var images = ImageTensors.ToBatch(batch.Select(r => r.Photo).ToList(), size, size, FitMode.Stretch, Device, options.ChannelsLast && loaded.OnnxRuntime is null);
         Forwarding?.Invoke(loaded.Network, images);
 
         Tensor logits, activations;
         using (inference_mode())
         {
-            using var forward = loaded.Network.ForwardWithActivations(images);
-            logits = forward.Logits.to_type(ScalarType.Float32, copy: true);
-            activations = forward.Activations.to_type(ScalarType.Float32, copy: true);
+            if (loaded.OnnxRuntime is { } onnxRuntime)
+            {
+                (logits, activations) = onnxRuntime.Run(images);
+                logits = logits.to(Device);
+                activations = activations.to(Device);
+            }
+            else
+            {
+                using var forward = loaded.Network.ForwardWithActivations(images);
+                logits = forward.Logits.to_type(ScalarType.Float32, copy: true);
+                activations = forward.Activations.to_type(ScalarType.Float32, copy: true);
+            }
         }
         var probabilities = loaded.Manifest.Probabilities(logits).cpu().data<float>().ToArray();
         var forwardEnded = DateTime.UtcNow;
@@ -434,14 +455,28 @@ public sealed class Predictor : IDisposable
         TaskCompletionSource<Prediction> Result, long Started, ActivityContext Trace, CancellationToken Cancellation);
 
     /// <summary>One loaded version of a model and who holds it; the predictor's lock guards the counts.</summary>
-    private sealed class ServedModel(ModelSource source, Task<LoadedModel> loading)
+    /// <summary>A loaded model as served: its TorchSharp copy, and its ONNX Runtime session when that runtime computes the forward.</summary>
+    private sealed class ServedNetwork(LoadedModel model, OnnxRuntimeForward? onnxRuntime) : IDisposable
+    {
+        public ModelManifest Manifest => model.Manifest;
+        public CamNetwork Network => model.Network;
+        public OnnxRuntimeForward? OnnxRuntime => onnxRuntime;
+
+        public void Dispose()
+        {
+            onnxRuntime?.Dispose();
+            model.Dispose();
+        }
+    }
+
+    private sealed class ServedModel(ModelSource source, Task<ServedNetwork> loading)
     {
         private CategoryTree? tree;
 
         public string Id => source.Id;
         public string Version => source.Version;
         public ModelManifest Manifest => source.Manifest;
-        public Task<LoadedModel> Loading => loading;
+        public Task<ServedNetwork> Loading => loading;
         public int Users { get; set; }
         public long LastUse { get; set; }
         public bool Retired { get; set; }

@@ -62,17 +62,37 @@ public sealed class PredictorOptions : IValidatableObject
     /// </summary>
     public bool FoldBatchNorm { get; set; } = true;
 
+    /// <summary>
+    /// What computes the served forward pass: TorchSharp (libtorch), or ONNX Runtime on the model's own
+    /// ONNX export (float32; class maps, boxes and probabilities are computed from its outputs the same way).
+    /// </summary>
+    [EnumDataType(typeof(InferenceRuntime))]
+    public InferenceRuntime Runtime { get; set; } = InferenceRuntime.Torch;
+
     /// <summary>Number format of the served forward pass; every class-map method reads its activations.</summary>
     public InferencePrecision Precision { get; set; } = InferencePrecision.Auto;
 
-    /// <summary>True when served copies compute in bfloat16: asked for, or automatic on a CPU with native bf16.</summary>
-    public bool UsesBFloat16 => Precision == InferencePrecision.BFloat16 || (Precision == InferencePrecision.Auto && CpuFeatures.HasNativeBFloat16);
+    /// <summary>
+    /// True when served copies compute in bfloat16: asked for, or automatic on a CPU with native bf16.
+    /// Never with ONNX Runtime, which runs the export in float32.
+    /// </summary>
+    public bool UsesBFloat16 => Runtime == InferenceRuntime.Torch
+        && (Precision == InferencePrecision.BFloat16 || (Precision == InferencePrecision.Auto && CpuFeatures.HasNativeBFloat16));
 
     /// <summary>
     /// Most models kept loaded at once (each holds its own weights): enough for a comparison across
     /// models; the least recently used one is let go when another is asked for.
     /// </summary>
     [Range(1, 32)] public int MaxLoadedModels { get; set; } = 4;
+}
+
+public enum InferenceRuntime
+{
+    /// <summary>TorchSharp's forward, in the layout and precision configured.</summary>
+    Torch,
+
+    /// <summary>ONNX Runtime on the model's ONNX export, float32 NCHW.</summary>
+    OnnxRuntime,
 }
 
 public enum InferencePrecision

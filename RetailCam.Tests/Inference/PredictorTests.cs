@@ -73,6 +73,29 @@ public sealed class PredictorTests : IDisposable
     }
 
     [Fact]
+    public async Task OnnxRuntime_serving_gives_the_same_probabilities_maps_and_boxes_as_torchsharp()
+    {
+        var model = SaveTinyModel("m1", 5);
+        using var torchSharp = Predictor.ForFolder(model, new PredictorOptions { ChannelsLast = false, Precision = InferencePrecision.Float32, BoxConfidence = 0 }, CPU);
+        using var onnxRuntime = Predictor.ForFolder(model, new PredictorOptions { Runtime = InferenceRuntime.OnnxRuntime, BoxConfidence = 0 }, CPU);
+        // Photos of other shapes are served at other sides: the export's H and W are symbolic.
+        var photos = new[] { Photo(30), Photo(31, 64, 64), Photo(32, 120, 50) };
+
+        var expected = await Task.WhenAll(photos.Select((p, i) => torchSharp.PredictAsync(p, $"p{i}")));
+        var actual = await Task.WhenAll(photos.Select((p, i) => onnxRuntime.PredictAsync(p, $"p{i}")));
+
+        for (var i = 0; i < photos.Length; i++)
+        {
+            Assert.Equal(expected[i].InputSize, actual[i].InputSize);
+            Assert.Equal(expected[i].Top[0].Category, actual[i].Top[0].Category);
+            Assert.All(actual[i].Probabilities.Zip(expected[i].Probabilities), pair => Assert.Equal(pair.Second, pair.First, 4));
+            Assert.All(actual[i].Maps[0].Values.Zip(expected[i].Maps[0].Values), pair => Assert.Equal(pair.Second, pair.First, 4));
+            Assert.Equal(expected[i].Boxes.Select(b => (b.Category, b.XMin, b.YMin, b.XMax, b.YMax)), actual[i].Boxes.Select(b => (b.Category, b.XMin, b.YMin, b.XMax, b.YMax)));
+        }
+        foreach (var photo in photos) photo.Dispose();
+    }
+
+    [Fact]
     public async Task Category_path_sums_leaf_probabilities_up_the_tree()
     {
         using var predictor = Predictor.ForFolder(SaveTinyModel("m1", 2), new PredictorOptions(), CPU);
