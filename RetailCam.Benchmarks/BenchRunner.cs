@@ -85,7 +85,8 @@ public sealed record InferenceDetail(
     double Bf16FeatureRelativeError,
     double Bf16PredictorMaxProbabilityDiff,
     double Bf16PredictorTop1Agreement,
-    string Note);
+    string Note,
+    IReadOnlyDictionary<string, double>? PredictorOnnxRuntimeVsTorchPerBatch = null);
 
 /// <param name="ImagesPerSecond">All images over all timed seconds, per contender.</param>
 /// <param name="PerRound">Each round's images/s: the ratios are medians of the per-round ratios.</param>
@@ -243,11 +244,16 @@ public static class BenchRunner
         var predictorVsOrt = figures.Batches.ToDictionary(b => $"batch{b.Batch}", b => BenchArithmetic.Ratio(b.ImagesPerSecond[predictor], b.ImagesPerSecond[InferenceBenchmark.Ort]));
         var fp32Best = figures.Batches.ToDictionary(b => $"batch{b.Batch}", b => BenchArithmetic.Ratio(
             Math.Max(b.ImagesPerSecond[InferenceBenchmark.Features], b.ImagesPerSecond[InferenceBenchmark.FeaturesChannelsLast]), b.ImagesPerSecond[InferenceBenchmark.Ort]));
+        // The serving runtimes side by side: the predictor as configured against the same predictor with its forward in ONNX Runtime.
+        var runtimes = figures.Batches.Where(b => b.ImagesPerSecond.ContainsKey(InferenceBenchmark.PredictorOnnxRuntime))
+            .ToDictionary(b => $"batch{b.Batch}", b => BenchArithmetic.Ratio(b.ImagesPerSecond[InferenceBenchmark.PredictorOnnxRuntime], b.ImagesPerSecond[predictor]));
         return new InferenceDetail(perBatch, vsOrt, predictorVsOrt, fp32Best, ours, figures.Bf16FeatureMaxAbsDiff, figures.Bf16FeatureRelativeError,
             figures.Bf16PredictorMaxProbabilityDiff, figures.Bf16PredictorTop1Agreement,
             "inferenceVsOrt is the lower of the per-batch ratios of the same network (ResNet18 to layer4 + GAP, same weights, same threads), " +
             "ours in the layout and precision the predictor is configured with (" + ours + "; ONNX Runtime runs fp32). " +
-            "The predictor serves a different, cheaper network (trunk to layer3 + CAM head) and does more (tensor conversion, class maps, boxes): its ratio is shown beside, not as inferenceVsOrt.");
+            "The predictor serves a different, cheaper network (trunk to layer3 + CAM head) and does more (tensor conversion, class maps, boxes): its ratio is shown beside, not as inferenceVsOrt. " +
+            "predictorOnnxRuntimeVsTorch is that predictor with its forward in ONNX Runtime (RetailCam:Inference:Runtime = onnxruntime, fp32) over the predictor as configured.",
+            runtimes);
     }
 
     private static MachineDetail Machine(int threads, Device device)

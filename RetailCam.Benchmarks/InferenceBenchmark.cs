@@ -39,6 +39,9 @@ public static class InferenceBenchmark
     public const string PredictorChannelsLast = "predictorChannelsLast";
     public const string PredictorBf16 = "predictorBf16ChannelsLast";
 
+    /// <summary>The predictor with RetailCam:Inference:Runtime = onnxruntime: the same served network and work, its forward in ONNX Runtime (fp32).</summary>
+    public const string PredictorOnnxRuntime = "predictorOnnxRuntime";
+
     /// <param name="model">Imported on the device the TorchSharp contenders and the predictors run on; ONNX Runtime stays on the CPU.</param>
     public static InferenceFigures Run(PretrainedResNet18 model, string predictorModelFolder, IReadOnlyList<int> batches, int rounds, int imagesPerRound, bool bf16, Action<string>? log)
     {
@@ -69,6 +72,9 @@ public static class InferenceBenchmark
         using var plain = Predictor.ForFolder(predictorModelFolder, new PredictorOptions { ChannelsLast = false, Precision = InferencePrecision.Float32 }, device);
         using var channelsLast = Predictor.ForFolder(predictorModelFolder, new PredictorOptions { ChannelsLast = true, Precision = InferencePrecision.Float32 }, device);
         using var reduced = bf16 ? Predictor.ForFolder(predictorModelFolder, new PredictorOptions { ChannelsLast = true, Precision = InferencePrecision.BFloat16 }, device) : null;
+        // ONNX Runtime runs on the CPU only here: on a GPU the pair would compare devices, not runtimes.
+        using var onnxRuntimePredictor = device.type == DeviceType.CPU
+            ? Predictor.ForFolder(predictorModelFolder, new PredictorOptions { Runtime = InferenceRuntime.OnnxRuntime }, device) : null;
         double probabilityDiff = double.NaN, agreement = double.NaN;
 
         var results = new List<InferenceAtBatch>();
@@ -109,6 +115,7 @@ public static class InferenceBenchmark
                 Contender.Timed(PredictorDefault, () => Predict(plain, photos, repeats)),
                 Contender.Timed(PredictorChannelsLast, () => Predict(channelsLast, photos, repeats)),
             };
+            if (onnxRuntimePredictor is not null) contenders.Add(Contender.Timed(PredictorOnnxRuntime, () => Predict(onnxRuntimePredictor, photos, repeats)));
             if (bf16Features is not null)
             {
                 var bf16Input = preprocessedChannelsLast.to_type(ScalarType.BFloat16);

@@ -101,6 +101,9 @@ public sealed class BenchArithmeticTests
         Assert.Equal(1.05, last.VsOrtPerBatch.Values.Min(), 12);
         Assert.Equal(InferenceBenchmark.FeaturesChannelsLast, last.RatioContender);
         Assert.Equal(0.5, last.PredictorVsOrtPerBatch["batch1"], 12);
+        // The serving runtimes: the predictor in ONNX Runtime over the predictor as configured.
+        Assert.Equal(45.0 / 50, last.PredictorOnnxRuntimeVsTorchPerBatch!["batch16"], 12);
+        Assert.Equal(45.0 / 40, plain.PredictorOnnxRuntimeVsTorchPerBatch!["batch1"], 12);
     }
 
     private static Dictionary<string, double> Rates(double ort, double plain, double channelsLast) => new()
@@ -110,6 +113,7 @@ public sealed class BenchArithmeticTests
         [InferenceBenchmark.FeaturesChannelsLast] = channelsLast,
         [InferenceBenchmark.PredictorDefault] = 40,
         [InferenceBenchmark.PredictorChannelsLast] = 50,
+        [InferenceBenchmark.PredictorOnnxRuntime] = 45,
     };
 
     private static BenchReport SampleReport(double? pyTorch)
