@@ -29,6 +29,8 @@ public static class BenchMarkdown
         Row("forwardMs", F(r.ForwardMs, "F1"), "", "served CAM network, one 224² image");
         s.Append(CultureInfo.InvariantCulture, $"\nSame-network ratio per batch: {string.Join(", ", r.Inference.VsOrtPerBatch.Select(kv => $"{kv.Key} {F(kv.Value)}"))}; ");
         s.Append(CultureInfo.InvariantCulture, $"predictor (CAM network, end to end) vs ORT: {string.Join(", ", r.Inference.PredictorVsOrtPerBatch.Select(kv => $"{kv.Key} {F(kv.Value)}"))}. ");
+        if (r.Inference.PredictorOnnxRuntimeVsTorchPerBatch is { Count: > 0 } runtimes)
+            s.Append(CultureInfo.InvariantCulture, $"predictor served by ONNX Runtime vs as configured: {string.Join(", ", runtimes.Select(kv => $"{kv.Key} {F(kv.Value)}"))}. ");
         s.Append(CultureInfo.InvariantCulture, $"best fp32 layout vs ORT: {string.Join(", ", r.Inference.Fp32BestVsOrtPerBatch.Select(kv => $"{kv.Key} {F(kv.Value)}"))}. ");
         s.Append(CultureInfo.InvariantCulture, $"bf16 accuracy: 512-d features max |diff| {F(r.Inference.Bf16FeatureMaxAbsDiff, "G3")}, relative L2 error {F(r.Inference.Bf16FeatureRelativeError, "G3")}; ");
         s.Append(CultureInfo.InvariantCulture, $"predictor probabilities max |diff| {F(r.Inference.Bf16PredictorMaxProbabilityDiff, "G3")}, top-1 agreement {F(r.Inference.Bf16PredictorTop1Agreement)}.\n");
