@@ -5,6 +5,7 @@ using RetailCam.Engine.Imaging;
 using RetailCam.Engine.Inference;
 using RetailCam.Engine.Models;
 using RetailCam.Engine.Models.Import;
+using RetailCam.Engine.Native;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 using TorchSharp;
@@ -47,17 +48,8 @@ public static class InferenceBenchmark
     {
         var device = model.Device;
         var threads = get_num_threads();
-        using var sessionOptions = new SessionOptions
-        {
-            IntraOpNumThreads = threads,
-            InterOpNumThreads = 1,
-            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
-            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
-        };
-        // ONNX Runtime's idle pool threads spin between runs; in a process that also runs libtorch they take
-        // the cores from whichever contender runs next (ours fell from ~46 to ~40 img/s at batch 1) while
-        // ONNX Runtime's own speed is the same either way. The app never hosts both, so the bench must not.
-        sessionOptions.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
+        // Idle threads that sleep: the app never hosts both runtimes busy at once, so the bench must not either.
+        using var sessionOptions = OnnxRuntimeSessionOptions.Create(threads);
         using var session = new InferenceSession(WithFreeBatch(model.Graph.File.Model).ToByteArray(), sessionOptions);
         var inputName = session.InputNames[0];
         var outputName = session.OutputNames[0];

@@ -36,7 +36,9 @@ public sealed class WebAppFixture : IAsyncLifetime
             builder.UseSetting("RetailCam:DataRoot", DataRoot);
             builder.UseSetting("RetailCam:Device", "cpu");
             builder.UseSetting("RetailCam:QuickStart:Enabled", "false");
-            builder.ConfigureLogging(logging => logging.AddProvider(ServerLog));
+            // The server's log goes to the recording only: CLI verbs run in this process (ConsoleCapture), and
+            // a console log line of the app landing after a verb's JSON would break "JSON on the last line".
+            builder.ConfigureLogging(logging => logging.ClearProviders().AddProvider(ServerLog));
         });
         BaseAddress = LoopbackServer.Start(factory);
         foreach (var (name, role) in new[] { (AdminName, TeamRoles.Admin), (TrainerName, TeamRoles.Trainer), (ViewerName, TeamRoles.Viewer) })

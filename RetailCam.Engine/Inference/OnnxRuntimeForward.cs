@@ -1,5 +1,6 @@
 using Microsoft.ML.OnnxRuntime;
 using RetailCam.Engine.Models.Export;
+using RetailCam.Engine.Native;
 using static TorchSharp.torch;
 
 namespace RetailCam.Engine.Inference;
@@ -21,13 +22,7 @@ internal sealed class OnnxRuntimeForward : IDisposable
     public OnnxRuntimeForward(string modelFolder, int threads)
     {
         var export = OnnxExport.FromFolder(modelFolder);
-        sessionOptions = new SessionOptions
-        {
-            IntraOpNumThreads = threads,
-            InterOpNumThreads = 1,
-            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
-            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
-        };
+        sessionOptions = OnnxRuntimeSessionOptions.Create(threads);
         session = new InferenceSession(export.Bytes, sessionOptions);
     }
 

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Google.Protobuf;
 using Microsoft.ML.OnnxRuntime;
 using Onnx;
+using RetailCam.Engine.Native;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -39,7 +40,7 @@ public static class OnnxParityCheck
         options ??= new ParityOptions();
         ArgumentOutOfRangeException.ThrowIfLessThan(options.Runs, 1);
         var threads = torch.get_num_threads();
-        using var sessionOptions = SessionOptions(threads);
+        using var sessionOptions = OnnxRuntimeSessionOptions.Create(threads);
 
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
@@ -95,14 +96,6 @@ public static class OnnxParityCheck
         string[] labels = ["stem", "layer1", "layer2", "layer3", "layer4"];
         return labels.Select((label, i) => new StageParity(label, MaxAbsDiff(ours[i], reference[i]))).ToList();
     }
-
-    private static SessionOptions SessionOptions(int threads) => new()
-    {
-        IntraOpNumThreads = threads,
-        InterOpNumThreads = 1,
-        ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
-        GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
-    };
 
     private static float[][] RunOnce(InferenceSession session, float[] input, long[] shape, params string[] outputNames)
     {
