@@ -84,12 +84,6 @@ public sealed class RunFolder
     /// <summary>UTF-8 without a byte-order mark, as File.WriteAllText writes it.</summary>
     public static void WriteAtomically(string path, string content) => WriteAtomically(path, System.Text.Encoding.UTF8.GetBytes(content));
 
-    public static void WriteAtomically(string path, ReadOnlySpan<byte> content)
-    {
-        var temporary = $"{path}.{Guid.NewGuid():N}.tmp";
-        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!);
-        File.WriteAllBytes(temporary, content.ToArray());
-        File.Move(temporary, path, overwrite: true);
-    }
+    public static void WriteAtomically(string path, ReadOnlySpan<byte> content) => AtomicFile.Write(path, content, flushToDisk: false);
 
 }

@@ -72,14 +72,6 @@ public sealed class CatalogueChunkStore(DataRootLayout layout)
     private string RowsFile(Guid id, int chunk) => Path.Combine(Folder(id), $"chunk-{chunk:D5}.csv");
     private string CountsFile(Guid id, int chunk) => Path.Combine(Folder(id), $"chunk-{chunk:D5}.json");
 
-    private static void WriteWhole(string path, byte[] content)
-    {
-        var temporary = $"{path}.{Environment.ProcessId}-{Guid.NewGuid():N}.tmp";
-        using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write))
-        {
-            stream.Write(content);
-            stream.Flush(flushToDisk: true);
-        }
-        File.Move(temporary, path, overwrite: true);
-    }
+    // Read by other processes, maybe on other machines: flushed before the rename.
+    private static void WriteWhole(string path, byte[] content) => AtomicFile.Write(path, content, flushToDisk: true);
 }

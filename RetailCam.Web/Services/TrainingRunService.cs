@@ -120,16 +120,7 @@ public sealed class TrainingRunService(DataRootLayout layout, TorchEnvironment t
             return await DispatchAsync(runId, spec, datasetId, paused, cancellationToken);
         }
         if (!live.TryAdd(runId, run)) throw new InvalidOperationException($"Run {runId} is already training.");
-        RunRecordEntity Row(RunStatus status) => new()
-        {
-            Id = runId,
-            DataFolder = spec.DataFolder,
-            Backbone = spec.Backbone.ToString().ToLowerInvariant(),
-            Status = status.ToString(),
-            CreatedUtc = DateTime.UtcNow,
-            OptionsJson = JsonSerializer.Serialize(spec, EngineJson.Options),
-            DatasetId = datasetId,
-        };
+        RunRecordEntity Row(RunStatus status) => StoredRow(runId, spec, status, datasetId);
         await history.UpsertAsync(Row(RunStatus.Pending), cancellationToken);
 
         var recorder = run.Events.Subscribe(e => Record(run, e), batchEventCapacity: 4);
@@ -397,16 +388,7 @@ public sealed class TrainingRunService(DataRootLayout layout, TorchEnvironment t
         if (!live.TryAdd(runId, mirror)) throw new InvalidOperationException($"Run {runId} is already training.");
         try
         {
-            await history.UpsertAsync(new RunRecordEntity
-            {
-                Id = runId,
-                DataFolder = spec.DataFolder,
-                Backbone = spec.Backbone.ToString().ToLowerInvariant(),
-                Status = nameof(RunStatus.Pending),
-                CreatedUtc = DateTime.UtcNow,
-                OptionsJson = JsonSerializer.Serialize(spec, EngineJson.Options),
-                DatasetId = datasetId,
-            }, cancellationToken);
+            await history.UpsertAsync(StoredRow(runId, spec, RunStatus.Pending, datasetId), cancellationToken);
             await dispatcher!.EnqueueAsync(runId, paused, cancellationToken);
         }
         catch
@@ -418,6 +400,18 @@ public sealed class TrainingRunService(DataRootLayout layout, TorchEnvironment t
         RunsChanged?.Invoke();
         return mirror;
     }
+
+    /// <summary>A run's history row as it starts (or is queued): the settings it is resumed with later.</summary>
+    private static RunRecordEntity StoredRow(string runId, TrainingJobSpec spec, RunStatus status, string? datasetId) => new()
+    {
+        Id = runId,
+        DataFolder = spec.DataFolder,
+        Backbone = spec.Backbone.ToString().ToLowerInvariant(),
+        Status = status.ToString(),
+        CreatedUtc = DateTime.UtcNow,
+        OptionsJson = JsonSerializer.Serialize(spec, EngineJson.Options),
+        DatasetId = datasetId,
+    };
 
     private static LiveRun NewMirror(string runId, TrainingJobSpec spec, RunStatus status)
     {

@@ -3,6 +3,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using Google.Protobuf;
 using Onnx;
+using RetailCam.Engine.Layout;
 using RetailCam.Engine.Models.Storage;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -116,29 +117,8 @@ public static class OnnxExport
         return result;
     }
 
-    /// <summary>
-    /// Writes a temporary file beside <paramref name="path"/> (its folder created), flushes it to disk and
-    /// renames it into place, so a reader or a crash never sees half a model.
-    /// </summary>
-    public static void WriteAtomically(string path, ReadOnlySpan<byte> bytes)
-    {
-        var full = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        var temporary = $"{full}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
-        try
-        {
-            using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write))
-            {
-                stream.Write(bytes);
-                stream.Flush(flushToDisk: true);
-            }
-            File.Move(temporary, full, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temporary)) File.Delete(temporary);
-        }
-    }
+    /// <summary>Writes <paramref name="path"/> whole, flushed to disk, or not at all (<see cref="AtomicFile"/>).</summary>
+    public static void WriteAtomically(string path, ReadOnlySpan<byte> bytes) => AtomicFile.Write(path, bytes, flushToDisk: true);
 
     /// <summary>
     /// The ONNX model of a network prepared for serving in float32: in evaluation mode with its BatchNorm
