@@ -116,6 +116,7 @@ public sealed class RunRecoveryTests(ITestOutputHelper output) : IDisposable
             Assert.Equal(0, exitCode);
             (stoppedAt, var recorded) = (CheckpointStep(runId), LastRecordedStep(runId));
             Log($"SIGTERM app 2: exit code {exitCode}, checkpoint at step {stoppedAt}, last recorded step {recorded}");
+            foreach (var line in second.Output.Split('\n').SkipWhile(l => !l.Contains("Application is shutting down", StringComparison.Ordinal))) output.WriteLine($"  app 2: {line}");
             // The shutdown checkpoints where the run stands: no step is lost.
             Assert.Equal(recorded, stoppedAt);
             Assert.Contains("resumes on the next start", second.Output);

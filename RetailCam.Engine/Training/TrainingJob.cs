@@ -122,7 +122,9 @@ public static class TrainingJob
         var summary = trainer.Run(resume, cancellationToken);
         var skipped = catalogue.Skipped.Concat(train.Loader.Skipped).Concat(validation.Loader.Skipped).ToList();
         ServingTuningResult? serving = null;
-        if (summary.Status != RunStatus.Failed && Models.Storage.ModelFolder.Exists(run.Paths.ModelFolder))
+        // A run suspended for a restart tunes when it ends for good; tuning now would only delay the shutdown.
+        var suspended = summary.Status == RunStatus.Stopped && control?.Suspended == true;
+        if (summary.Status != RunStatus.Failed && !suspended && Models.Storage.ModelFolder.Exists(run.Paths.ModelFolder))
         {
             log?.Invoke("Tuning serving on the validation split (serving side, calibration, unknown threshold) …");
             serving = ServingTuning.Tune(run.Paths.ModelFolder, validationEntries, device, options.Seed, options.EffectiveSceneImageSize, CancellationToken.None);

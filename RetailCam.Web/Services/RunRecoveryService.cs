@@ -8,9 +8,9 @@ namespace RetailCam.Web.Services;
 /// crashed are removed, and runs it left unfinished resume (or are marked Interrupted). On the app's
 /// shutdown, live runs checkpoint and stop, to resume on the next start.
 /// </summary>
-/// <remarks>Registered after the other hosted services, so it stops first: runs are stopped as the app's, not a user's.</remarks>
+/// <remarks>Runs are told to stop as the host begins stopping (<see cref="StoppingAsync"/>), as the app's stop, not a user's.</remarks>
 public sealed class RunRecoveryService(TrainingRunService runs, ModelRegistry models, IOptions<RunQueueOptions> options, IOptions<QuickStartOptions> quickStart,
-    ILogger<RunRecoveryService> logger) : IHostedService
+    ILogger<RunRecoveryService> logger) : IHostedLifecycleService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -32,4 +32,20 @@ public sealed class RunRecoveryService(TrainingRunService runs, ModelRegistry mo
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => runs.ShutdownAsync(cancellationToken);
+
+    /// <summary>
+    /// Before any hosted service stops: the server's stop waits for open connections (a viewer's WebSocket)
+    /// to drain, and a run left training meanwhile could even finish before it was told to stop.
+    /// </summary>
+    public Task StoppingAsync(CancellationToken cancellationToken)
+    {
+        runs.BeginShutdown();
+        return Task.CompletedTask;
+    }
+
+    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

@@ -279,20 +279,30 @@ public sealed class TrainingRunService(DataRootLayout layout, TorchEnvironment t
     }
 
     /// <summary>
-    /// The app is stopping: every live run is stopped (a training run checkpoints where it is) and recorded
-    /// to resume on the next start; returns when all have ended or <paramref name="cancellationToken"/> fires.
+    /// The app begins to stop: every live run trained here is told to stop at once (a training run
+    /// checkpoints where it is, and skips the serving tuning it will do when it completes after the restart).
+    /// Called as the host starts stopping, before the server drains its connections, so no run trains on meanwhile.
     /// </summary>
-    public async Task ShutdownAsync(CancellationToken cancellationToken)
+    public void BeginShutdown()
     {
         shuttingDown = true;
         // Runs a worker trains are the worker's to stop.
-        var running = live.Values.Where(r => !r.Remote).ToList();
-        foreach (var run in running)
+        foreach (var run in live.Values.Where(r => !r.Remote && !r.Cancellation.IsCancellationRequested))
         {
             logger.LogInformation("Stopping run {Run} for the app's shutdown; it resumes on the next start", run.Id);
-            run.Control.Resume();
+            run.Control.Suspend();
             run.Cancellation.Cancel();
         }
+    }
+
+    /// <summary>
+    /// The app is stopping: every live run is stopped (<see cref="BeginShutdown"/>) and recorded to resume on
+    /// the next start; returns when all have ended or <paramref name="cancellationToken"/> fires.
+    /// </summary>
+    public async Task ShutdownAsync(CancellationToken cancellationToken)
+    {
+        BeginShutdown();
+        var running = live.Values.Where(r => !r.Remote).ToList();
         try
         {
             await Task.WhenAll(running.Select(r => r.Completion)).WaitAsync(cancellationToken);
