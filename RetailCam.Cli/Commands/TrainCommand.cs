@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using RetailCam.Engine.Models;
 using RetailCam.Engine.Native;
+using RetailCam.Engine.Data;
 using RetailCam.Engine.Training;
 
 namespace RetailCam.Cli.Commands;
@@ -31,6 +32,11 @@ internal static class TrainCommand
         outputKind.AcceptOnlyFromAmong("sigmoid", "softmax");
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its last checkpoint." };
         var workers = new Option<int>("--workers") { Description = "Loader threads decoding and augmenting images.", DefaultValueFactory = _ => TrainingJobSpec.DefaultLoaderWorkers };
+        var cacheMegabytes = new Option<long?>("--cache-mb")
+        {
+            Description = $"Megabytes of decoded photos kept in memory between epochs; 0 decodes every photo every epoch (default: {DecodedImageCache.DefaultBudgetBytes >> 20} here, an eighth of memory, at most 2048).",
+        };
+        cacheMegabytes.Validators.Add(r => { if (r.GetValueOrDefault<long?>() is < 0) r.AddError("--cache-mb must be 0 or more."); });
         var scenes = new Option<double?>("--scenes", "--scene-backgrounds") { Description = "Share (0–1) of training photos composed into shop scenes of 1–3 products cut from their backgrounds, so the model learns to find products anywhere in a frame (default: auto, 0.5)." };
         var sceneSize = new Option<int?>("--scene-size") { Description = $"Side of the scene batches in px; 0 for the image side (default: auto, {TrainingPlanner.MinimumSceneSide} when photos train smaller)." };
         var snapshotEvery = new Option<int?>("--snapshot-every") { Description = $"Class-map snapshots of the probe images every N steps (0: never) (default {defaults.SnapshotEverySteps})." };
@@ -39,7 +45,7 @@ internal static class TrainCommand
 
         var command = new Command("train", "Fine-tune a CNN with the CAM head on a folder tree of product photos.")
         {
-            data, runFolder, backbone, epochs, batch, imageSize, learningRate, optimizer, minutes, trunk, outputKind, resume, workers, scenes, sceneSize, snapshotEvery, vggWeights, json,
+            data, runFolder, backbone, epochs, batch, imageSize, learningRate, optimizer, minutes, trunk, outputKind, resume, workers, cacheMegabytes, scenes, sceneSize, snapshotEvery, vggWeights, json,
         };
         host.AddOptionsTo(command);
         command.SetAction((parse, cancellationToken) => CliRunner.RunAsync(_ =>
@@ -55,6 +61,7 @@ internal static class TrainCommand
                 Vgg16Weights = parse.GetValue(vggWeights)?.FullName,
                 PretrainedFolder = engine.PretrainedFolder(),
                 LoaderWorkers = parse.GetValue(workers),
+                DecodedCacheBytes = parse.GetValue(cacheMegabytes) is { } megabytes ? megabytes << 20 : null,
                 Settings = configured with
                 {
                     Epochs = parse.GetValue(epochs) ?? configured.Epochs,

@@ -101,6 +101,7 @@ public sealed class StreamingDataLoader
     private readonly IReadOnlyList<LabelledImage> items;
     private readonly DataLoaderOptions options;
     private readonly ImageFileDecoder decoder;
+    private readonly DecodedImageCache? cache;
     private readonly TrainingAugmenter? augmenter;
     private readonly TrainingAugmenter? sceneAugmenter;
     private readonly ConcurrentDictionary<string, SkippedFile> skipped = new(StringComparer.Ordinal);
@@ -108,11 +109,14 @@ public sealed class StreamingDataLoader
     private int peakPendingBatches;
 
     /// <param name="augment">Training: random augmentation; otherwise a deterministic fit (evaluation).</param>
-    public StreamingDataLoader(IReadOnlyList<LabelledImage> items, DataLoaderOptions options, bool augment, ImageFileDecoder? decoder = null)
+    /// <param name="cache">Decoded photos kept between epochs (and shared with other loaders of the run); null decodes every time.</param>
+    public StreamingDataLoader(IReadOnlyList<LabelledImage> items, DataLoaderOptions options, bool augment, ImageFileDecoder? decoder = null,
+        DecodedImageCache? cache = null)
     {
         this.items = items ?? throw new ArgumentNullException(nameof(items));
         this.options = (options ?? throw new ArgumentNullException(nameof(options))).Validate();
         this.decoder = decoder ?? new ImageFileDecoder();
+        this.cache = cache;
         augmenter = augment && options.Augmentation.Enabled ? new TrainingAugmenter(options.Augmentation, options.ImageSize) : null;
         sceneAugmenter = augmenter is null ? null
             : options.SceneBatches ? new TrainingAugmenter(options.Augmentation, options.SceneImageSize) : augmenter;
@@ -284,7 +288,7 @@ public sealed class StreamingDataLoader
                     continue;
                 try
                 {
-                    using var decoded = decoder.Decode(item.Path);
+                    using var decoded = Decode(item.Path);
                     var random = new Random(Mix(options.Seed, epoch, order[position]));
                     IReadOnlyList<int> present;
                     Image<Rgb24> prepared;
@@ -328,6 +332,8 @@ public sealed class StreamingDataLoader
         return new HostBatch(batchIndex, pixels, labels.Count, size, labels.ToArray(), paths.ToArray(), targets?.ToArray(), classCount);
     }
 
+    private Image<Rgb24> Decode(string path) => cache is null ? decoder.Decode(path) : cache.Decode(decoder, path);
+
     private void Skip(string path, ImageDecodeException ex)
     {
         var report = new SkippedFile(path, ex.Reason, ex.Kind);
@@ -356,7 +362,7 @@ public sealed class StreamingDataLoader
                 if (skipped.ContainsKey(other.Path)) continue;
                 try
                 {
-                    var photo = decoder.Decode(other.Path);
+                    var photo = Decode(other.Path);
                     extras.Add(photo);
                     products.Add((photo, other.Label));
                 }

@@ -35,6 +35,12 @@ public sealed record TrainingJobSpec
     public int LoaderWorkers { get; init; } = DefaultLoaderWorkers;
 
     public double AugmentationStrength { get; init; } = 0.5;
+
+    /// <summary>
+    /// Bytes of decoded photos the run keeps in memory between epochs (<see cref="DecodedImageCache"/>); 0 decodes
+    /// every photo every epoch; null is <see cref="DecodedImageCache.DefaultBudgetBytes"/> of the machine it trains on.
+    /// </summary>
+    public long? DecodedCacheBytes { get; init; }
 }
 
 public sealed record TrainingJobResult(TrainingSummary Summary, IReadOnlyList<string> Categories, int TrainImages, int ValidationImages,
@@ -112,9 +118,12 @@ public static class TrainingJob
             ClassCount = options.Output == ClassOutput.Sigmoid ? catalogue.Categories.Count : 0,
             Augmentation = new AugmentationOptions { Strength = spec.AugmentationStrength, SceneProbability = options.SceneProbability },
         };
-        var train = new LoaderBatches(new StreamingDataLoader(LabelledImage.From(trainEntries), loaderOptions, augment: true));
+        // One cache for both splits: a catalogue that fits is decoded once per run, not once per epoch.
+        var cacheBytes = spec.DecodedCacheBytes ?? DecodedImageCache.DefaultBudgetBytes;
+        var cache = cacheBytes > 0 ? new DecodedImageCache(cacheBytes) : null;
+        var train = new LoaderBatches(new StreamingDataLoader(LabelledImage.From(trainEntries), loaderOptions, augment: true, cache: cache));
         var validation = new LoaderBatches(new StreamingDataLoader(LabelledImage.From(validationEntries),
-            new DataLoaderOptions { BatchSize = options.BatchSize, ImageSize = options.ImageSize, Workers = spec.LoaderWorkers, Shuffle = false }, augment: false));
+            new DataLoaderOptions { BatchSize = options.BatchSize, ImageSize = options.ImageSize, Workers = spec.LoaderWorkers, Shuffle = false }, augment: false, cache: cache));
 
         using var snapshots = new ClassMapSnapshots(Probes(validationEntries, options.ProbeCount, options.ImageSize));
         var weights = options.BalanceClasses ? ClassWeights(plan.Profile.TrainImagesPerClass) : null;
