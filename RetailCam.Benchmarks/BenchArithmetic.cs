@@ -48,6 +48,13 @@ public static class BenchArithmetic
     public static double ShareOverheadPct(double featureSeconds, double windowSeconds) =>
         windowSeconds > featureSeconds && featureSeconds >= 0 ? featureSeconds / (windowSeconds - featureSeconds) * 100 : double.NaN;
 
+    /// <summary>The lowest, median and highest of per-round ratios: one figure with how far the rounds spread around it.</summary>
+    public static RatioSpread Spread(IReadOnlyList<double> ratios)
+    {
+        var finite = ratios.Where(double.IsFinite).ToList();
+        return finite.Count == 0 ? new RatioSpread(double.NaN, double.NaN, double.NaN, 0) : new RatioSpread(finite.Min(), Median(finite), finite.Max(), finite.Count);
+    }
+
     public static double Median(IReadOnlyList<double> values)
     {
         if (values.Count == 0) throw new ArgumentException("No values.", nameof(values));
@@ -56,3 +63,6 @@ public static class BenchArithmetic
         return sorted.Length % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
     }
 }
+
+/// <summary>A ratio measured in several rounds: its median, which the figure reports, and the lowest and highest round.</summary>
+public sealed record RatioSpread(double Min, double Median, double Max, int Rounds);

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
+using RetailCam.Engine.Imaging;
 using RetailCam.Engine.Inference;
 using RetailCam.Engine.Models;
 using RetailCam.Engine.Models.Import;
@@ -14,7 +15,8 @@ namespace RetailCam.Benchmarks;
 public sealed record BenchConfig
 {
     public IReadOnlyList<int> InferenceBatches { get; init; } = [1, 16];
-    public int InferenceRounds { get; init; } = 5;
+    /// <summary>Rounds per batch size: the ratios are their medians, so an odd count of at least five keeps one noisy round out of the figure.</summary>
+    public int InferenceRounds { get; init; } = 7;
     public int InferenceImagesPerRound { get; init; } = 64;
     public bool TryBf16 { get; init; } = true;
 
@@ -33,6 +35,8 @@ public sealed record BenchConfig
     public long RssFirstStep { get; init; } = 100;
     public long RssLastStep { get; init; } = 2000;
     public int LatencyRuns { get; init; } = 30;
+    public int CataloguePhotos { get; init; } = 96;
+    public int CatalogueRounds { get; init; } = 5;
     public int MatMulSize { get; init; } = 2048;
 
     public static BenchConfig Full { get; } = new();
@@ -49,6 +53,8 @@ public sealed record BenchConfig
         RssFirstStep = 50,
         RssLastStep = 150,
         LatencyRuns = 10,
+        CataloguePhotos = 32,
+        CatalogueRounds = 3,
     };
 }
 
@@ -64,11 +70,15 @@ public sealed record BenchReport
     public required double UploadToOverlayMs { get; init; }
     public required double ForwardMs { get; init; }
 
+    /// <summary>`retailcam catalogue`'s images/s over the predictor's batched predictions of the same photos in memory; the lower of the photo kinds.</summary>
+    public required double CatalogueVsBatchedForward { get; init; }
+
     public required InferenceDetail Inference { get; init; }
     public required TrainingDetail Training { get; init; }
     public required FlopDetail Flops { get; init; }
     public required MemoryFigures Memory { get; init; }
     public required LatencyFigures Latency { get; init; }
+    public required CatalogueFigures Catalogue { get; init; }
     public required MachineDetail Machine { get; init; }
     public required bool Quick { get; init; }
     public required double Seconds { get; init; }
@@ -86,7 +96,14 @@ public sealed record InferenceDetail(
     double Bf16PredictorMaxProbabilityDiff,
     double Bf16PredictorTop1Agreement,
     string Note,
-    IReadOnlyDictionary<string, double>? PredictorOnnxRuntimeVsTorchPerBatch = null);
+    IReadOnlyDictionary<string, double>? PredictorOnnxRuntimeVsTorchPerBatch = null)
+{
+    /// <summary>Per batch, the same-network ratio's lowest, median (<see cref="VsOrtPerBatch"/>) and highest round.</summary>
+    public IReadOnlyDictionary<string, RatioSpread>? VsOrtSpreadPerBatch { get; init; }
+
+    /// <summary>Per batch, the best fp32 layout over ONNX Runtime: lowest, median (<see cref="Fp32BestVsOrtPerBatch"/>) and highest round.</summary>
+    public IReadOnlyDictionary<string, RatioSpread>? Fp32BestVsOrtSpreadPerBatch { get; init; }
+}
 
 /// <param name="ImagesPerSecond">All images over all timed seconds, per contender.</param>
 /// <param name="PerRound">Each round's images/s: the ratios are medians of the per-round ratios.</param>
@@ -97,7 +114,18 @@ public sealed record InferenceDetail(
 /// <param name="SnapshotSeconds">Time the timed snapshots took (training thread + their share of the writer).</param>
 public sealed record TrainingDetail(IReadOnlyDictionary<string, double> ImagesPerSecond, IReadOnlyList<IReadOnlyDictionary<string, double>> PerRound,
     double PipelineVsNoSnapshots, int OtherLoaderWorkers, double OtherLoaderWorkersVsDefault, double SnapshotOverheadFromThroughputPct, double SnapshotSeconds, int Batch, int ImageSize, int StepsPerRound, int Rounds, int LoaderWorkers,
-    string? PyTorchVersion, string? PyTorchMissingReason);
+    string? PyTorchVersion, string? PyTorchMissingReason)
+{
+    /// <summary>The per-round ratios behind <see cref="BenchReport.PipelineVsBareLoop"/>: lowest, median, highest.</summary>
+    public RatioSpread? PipelineVsBareLoopSpread { get; init; }
+
+    /// <summary>The pipeline decoding every photo every time (a run's first epoch; every epoch before the cache) over the bare loop.</summary>
+    public double? PipelineNoCacheVsBareLoop { get; init; }
+
+    /// <summary>What the decoded-photo cache held for the timed rounds: the whole synthetic catalogue, when it fits.</summary>
+    public int CachedPhotos { get; init; }
+    public long CachedBytes { get; init; }
+}
 
 /// <param name="PeakGflops">The peak <see cref="Contender"/> is held against: bf16 matmul for a bf16 network, fp32 otherwise.</param>
 public sealed record FlopDetail(double AchievedGflops, double PeakGflops, int MatMulSize, string Contender, double GflopPerImage,
@@ -112,6 +140,9 @@ public static class BenchRunner
     public const string Pipeline = "pipeline";
     public const string PipelineNoSnapshots = "pipelineNoSnapshots";
     public const string PipelineOtherWorkers = "pipelineOtherLoaderWorkers";
+
+    /// <summary>The pipeline decoding every photo every time: a run's first epoch, and every epoch before the decoded-photo cache.</summary>
+    public const string PipelineNoCache = "pipelineNoCache";
     public const string Bare = "bareLoop";
     public const string PyTorch = "pyTorch";
 
@@ -151,11 +182,14 @@ public static class BenchRunner
             log($"peaks: fp32 {flopsPeak:F0}, bf16 {bf16Peak:F0} GFLOP/s");
 
             LatencyFigures latency;
+            CatalogueFigures catalogue;
             using (var predictor = Predictor.ForFolder(modelFolder, defaults, device))
             {
                 latency = LatencyBenchmark.Measure(predictor, defaults, modelFolder, LatencyBenchmark.SyntheticUpload(), config.LatencyRuns);
+                log($"upload → overlay {latency.UploadToOverlayMs:F1} ms, forward {latency.ForwardMs:F1} ms");
+                catalogue = CatalogueBenchmark.Measure(predictor, new ImageFileDecoder(), work.FullName, config.CataloguePhotos, config.CatalogueRounds, log);
             }
-            log($"upload → overlay {latency.UploadToOverlayMs:F1} ms, forward {latency.ForwardMs:F1} ms");
+            log("catalogue vs batched predictions: " + string.Join(", ", catalogue.Kinds.Select(k => $"{k.Kind} {k.CatalogueVsBatchedPredictions:F2}")));
 
             log($"writing a synthetic catalogue ({config.Classes} × {config.ImagesPerClass} PNGs)");
             var data = SyntheticCatalogue.Write(Path.Combine(work.FullName, "catalogue"), config.Classes, config.ImagesPerClass, config.SourceImageSize);
@@ -173,6 +207,7 @@ public static class BenchRunner
                     return round;
                 }),
                 new(PipelineNoSnapshots, () => training.PipelineRound(steps, 0)),
+                new(PipelineNoCache, () => training.PipelineRound(steps, config.Training.SnapshotEverySteps, decodedCache: false)),
                 // The loader worker count that is not the default (one where it is two, else two), beside it.
                 new(PipelineOtherWorkers, () => training.PipelineRound(steps, config.Training.SnapshotEverySteps, loaderWorkers: OtherWorkers(config))),
                 Contender.Timed(Bare, () => bare.Steps(steps)),
@@ -189,6 +224,8 @@ public static class BenchRunner
                 }));
             }
             log($"training: {contenders.Count} contenders × {config.TrainingRounds} rounds of {steps} steps, batch {config.Training.BatchSize} at {config.Training.ImageSize}²");
+            training.FillCache();
+            log($"decoded-photo cache: {training.CacheFill.Photos} photos, {training.CacheFill.Bytes / 1e6:F0} MB");
             training.PipelineRound(config.TrainingWarmUpSteps, config.Training.SnapshotEverySteps);
             bare.Steps(config.TrainingWarmUpSteps);
             var measured = Interleaved.MeasureRounds(contenders, config.TrainingRounds, warmUpRounds: 0, log);
@@ -210,10 +247,18 @@ public static class BenchRunner
                 RssGrowthPct = memory.GrowthPct,
                 UploadToOverlayMs = latency.UploadToOverlayMs,
                 ForwardMs = latency.ForwardMs,
+                CatalogueVsBatchedForward = catalogue.Kinds.Min(k => k.CatalogueVsBatchedPredictions),
+                Catalogue = catalogue,
                 Inference = inferenceDetail,
                 Training = new TrainingDetail(rates, measured.PerRound, measured.MedianRatio(Pipeline, PipelineNoSnapshots), OtherWorkers(config), measured.MedianRatio(PipelineOtherWorkers, Pipeline),
                     BenchArithmetic.OverheadPct(rates[Pipeline], rates[PipelineNoSnapshots]), snapshotSeconds, config.Training.BatchSize, config.Training.ImageSize, steps, config.TrainingRounds, config.LoaderWorkers,
-                    pyTorchVersion, python is null ? "no Python found that can `import torch` (apt-get install -y python3-torch)" : null),
+                    pyTorchVersion, python is null ? "no Python found that can `import torch` (apt-get install -y python3-torch)" : null)
+                {
+                    PipelineVsBareLoopSpread = BenchArithmetic.Spread(measured.PerRound.Select(r => BenchArithmetic.Ratio(r[Pipeline], r[Bare])).ToList()),
+                    PipelineNoCacheVsBareLoop = measured.MedianRatio(PipelineNoCache, Bare),
+                    CachedPhotos = training.CacheFill.Photos,
+                    CachedBytes = training.CacheFill.Bytes,
+                },
                 Flops = new FlopDetail(achieved, ratioIsBf16 ? bf16Peak : flopsPeak, config.MatMulSize, inferenceDetail.RatioContender + $" batch {largest.Batch}", BenchArithmetic.ResNet18GflopPerImage224,
                     flopsPeak, bf16Peak, fp32Achieved, BenchArithmetic.Utilisation(fp32Achieved, flopsPeak), fp32Contender),
                 Memory = memory,
@@ -240,21 +285,31 @@ public static class BenchRunner
         var ours = bf16 ? InferenceBenchmark.FeaturesBf16 : channelsLast ? InferenceBenchmark.FeaturesChannelsLast : InferenceBenchmark.Features;
         var predictor = bf16 ? InferenceBenchmark.PredictorBf16 : channelsLast ? InferenceBenchmark.PredictorChannelsLast : InferenceBenchmark.PredictorDefault;
         var perBatch = figures.Batches.ToDictionary(b => $"batch{b.Batch}", b => (IReadOnlyDictionary<string, double>)b.ImagesPerSecond);
-        var vsOrt = figures.Batches.ToDictionary(b => $"batch{b.Batch}", b => BenchArithmetic.Ratio(b.ImagesPerSecond[ours], b.ImagesPerSecond[InferenceBenchmark.Ort]));
-        var predictorVsOrt = figures.Batches.ToDictionary(b => $"batch{b.Batch}", b => BenchArithmetic.Ratio(b.ImagesPerSecond[predictor], b.ImagesPerSecond[InferenceBenchmark.Ort]));
-        var fp32Best = figures.Batches.ToDictionary(b => $"batch{b.Batch}", b => BenchArithmetic.Ratio(
-            Math.Max(b.ImagesPerSecond[InferenceBenchmark.Features], b.ImagesPerSecond[InferenceBenchmark.FeaturesChannelsLast]), b.ImagesPerSecond[InferenceBenchmark.Ort]));
+        // Each ratio is the median of the rounds' own ratios (both contenders of a round met the same machine), with the rounds' spread.
+        var vsOrt = figures.Batches.ToDictionary(b => $"batch{b.Batch}", b => PerRoundSpread(b, r => BenchArithmetic.Ratio(r[ours], r[InferenceBenchmark.Ort])));
+        var predictorVsOrt = figures.Batches.ToDictionary(b => $"batch{b.Batch}", b => PerRoundSpread(b, r => BenchArithmetic.Ratio(r[predictor], r[InferenceBenchmark.Ort])).Median);
+        var fp32Best = figures.Batches.ToDictionary(b => $"batch{b.Batch}", b => PerRoundSpread(b, r => BenchArithmetic.Ratio(
+            Math.Max(r[InferenceBenchmark.Features], r[InferenceBenchmark.FeaturesChannelsLast]), r[InferenceBenchmark.Ort])));
         // The serving runtimes side by side: the predictor as configured against the same predictor with its forward in ONNX Runtime.
         var runtimes = figures.Batches.Where(b => b.ImagesPerSecond.ContainsKey(InferenceBenchmark.PredictorOnnxRuntime))
-            .ToDictionary(b => $"batch{b.Batch}", b => BenchArithmetic.Ratio(b.ImagesPerSecond[InferenceBenchmark.PredictorOnnxRuntime], b.ImagesPerSecond[predictor]));
-        return new InferenceDetail(perBatch, vsOrt, predictorVsOrt, fp32Best, ours, figures.Bf16FeatureMaxAbsDiff, figures.Bf16FeatureRelativeError,
+            .ToDictionary(b => $"batch{b.Batch}", b => PerRoundSpread(b, r => BenchArithmetic.Ratio(r[InferenceBenchmark.PredictorOnnxRuntime], r[predictor])).Median);
+        return new InferenceDetail(perBatch, vsOrt.ToDictionary(kv => kv.Key, kv => kv.Value.Median), predictorVsOrt, fp32Best.ToDictionary(kv => kv.Key, kv => kv.Value.Median),
+            ours, figures.Bf16FeatureMaxAbsDiff, figures.Bf16FeatureRelativeError,
             figures.Bf16PredictorMaxProbabilityDiff, figures.Bf16PredictorTop1Agreement,
             "inferenceVsOrt is the lower of the per-batch ratios of the same network (ResNet18 to layer4 + GAP, same weights, same threads), " +
-            "ours in the layout and precision the predictor is configured with (" + ours + "; ONNX Runtime runs fp32). " +
+            "ours in the layout and precision the predictor is configured with (" + ours + "; ONNX Runtime runs fp32); each per-batch ratio is the median of the rounds' ratios (vsOrtSpreadPerBatch: lowest, median, highest). " +
             "The predictor serves a different, cheaper network (trunk to layer3 + CAM head) and does more (tensor conversion, class maps, boxes): its ratio is shown beside, not as inferenceVsOrt. " +
             "predictorOnnxRuntimeVsTorch is that predictor with its forward in ONNX Runtime (RetailCam:Inference:Runtime = onnxruntime, fp32) over the predictor as configured.",
-            runtimes);
+            runtimes)
+        {
+            VsOrtSpreadPerBatch = vsOrt,
+            Fp32BestVsOrtSpreadPerBatch = fp32Best,
+        };
     }
+
+    /// <summary>A ratio over the rounds of one batch size; from the totals when the rounds were not kept.</summary>
+    private static RatioSpread PerRoundSpread(InferenceAtBatch batch, Func<IReadOnlyDictionary<string, double>, double> ratio) =>
+        BenchArithmetic.Spread(batch.PerRound is { Count: > 0 } rounds ? rounds.Select(ratio).ToList() : [ratio(batch.ImagesPerSecond)]);
 
     private static MachineDetail Machine(int threads, Device device)
     {

@@ -14,7 +14,9 @@ using static TorchSharp.torch;
 namespace RetailCam.Benchmarks;
 
 /// <summary>Images/s of every contender at one batch size, all measured in the same interleaved rounds.</summary>
-public sealed record InferenceAtBatch(int Batch, IReadOnlyDictionary<string, double> ImagesPerSecond);
+/// <param name="ImagesPerSecond">All images over all timed seconds, per contender.</param>
+/// <param name="PerRound">Each round's images/s per contender: ratios are the median of the per-round ratios, with their spread.</param>
+public sealed record InferenceAtBatch(int Batch, IReadOnlyDictionary<string, double> ImagesPerSecond, IReadOnlyList<IReadOnlyDictionary<string, double>>? PerRound = null);
 
 /// <param name="Bf16PredictorMaxProbabilityDiff">Largest |p_bf16 − p_fp32| over the predictor's class probabilities on the benchmark photos.</param>
 /// <param name="Bf16PredictorTop1Agreement">Share of photos whose top class is the same in bf16 and fp32.</param>
@@ -117,7 +119,8 @@ public static class InferenceBenchmark
                 contenders.Add(Contender.Timed(PredictorBf16, () => Predict(reduced!, photos, repeats)));
             }
             log?.Invoke($"inference, batch {batch}: {contenders.Count} contenders × {rounds} rounds of {repeats * batch} images");
-            results.Add(new InferenceAtBatch(batch, Interleaved.Measure(contenders, rounds, log: log)));
+            var measured = Interleaved.MeasureRounds(contenders, rounds, log: log);
+            results.Add(new InferenceAtBatch(batch, measured.Rates, measured.PerRound));
             foreach (var photo in photos) photo.Dispose();
         }
         return new InferenceFigures(results, bf16Max, bf16Rel, threads, probabilityDiff, agreement);

@@ -29,6 +29,8 @@ public sealed class TrainingBenchmark : IDisposable
     private readonly string workFolder;
     private readonly CamNetwork network;
     private readonly Device device;
+    // One for every round, as one run's epochs share theirs: after the first round the catalogue is decoded, as in a run's later epochs.
+    private readonly DecodedImageCache cache = new(DecodedImageCache.DefaultBudgetBytes);
     private int runs;
 
     public TrainingBenchmark(string dataFolder, string workFolder, TrainingOptions options, int loaderWorkers, string? pretrainedFolder, Device device)
@@ -50,17 +52,32 @@ public sealed class TrainingBenchmark : IDisposable
     public int TrainImages => trainEntries.Count;
 
     /// <summary>One short run of <paramref name="steps"/> + 1 steps; the last <paramref name="steps"/> are timed.</summary>
-    public RoundResult PipelineRound(int steps, int snapshotEverySteps, int? loaderWorkers = null) => PipelineRoundWithSnapshots(steps, snapshotEverySteps, loaderWorkers).Round;
+    /// <param name="decodedCache">As a run does (<see cref="TrainingJobSpec.DecodedCacheBytes"/>): photos decoded in an earlier round come from memory; false decodes every photo.</param>
+    public RoundResult PipelineRound(int steps, int snapshotEverySteps, int? loaderWorkers = null, bool decodedCache = true) =>
+        PipelineRoundWithSnapshots(steps, snapshotEverySteps, loaderWorkers, decodedCache).Round;
+
+    /// <summary>
+    /// Decodes every photo of both splits into the rounds' cache: the timed rounds then see what a run's epochs
+    /// after its first see. The first epoch decodes as the no-cache contender does.
+    /// </summary>
+    public void FillCache()
+    {
+        var decoder = new RetailCam.Engine.Imaging.ImageFileDecoder();
+        foreach (var entry in trainEntries.Concat(validationEntries)) cache.Decode(decoder, entry.FullPath).Dispose();
+    }
+
+    /// <summary>Photos the rounds' shared cache holds, and its bytes.</summary>
+    public (int Photos, long Bytes) CacheFill => (cache.Count, cache.Bytes);
 
     /// <summary>
     /// As <see cref="PipelineRound"/>, with the time the snapshots inside the window cost: their
     /// training-thread time, plus their share of the background writer's time (the writer may
     /// finish after the window, so its total is split evenly over the snapshots taken).
     /// </summary>
-    public (RoundResult Round, double SnapshotSeconds) PipelineRoundWithSnapshots(int steps, int snapshotEverySteps, int? loaderWorkers = null)
+    public (RoundResult Round, double SnapshotSeconds) PipelineRoundWithSnapshots(int steps, int snapshotEverySteps, int? loaderWorkers = null, bool decodedCache = true)
     {
         var window = new StepWindow(firstStep: 1);
-        var snapshots = Train(options with { SnapshotEverySteps = snapshotEverySteps }, steps + 1, [window], CancellationToken.None, loaderWorkers);
+        var snapshots = Train(options with { SnapshotEverySteps = snapshotEverySteps }, steps + 1, [window], CancellationToken.None, loaderWorkers, decodedCache);
         var inWindow = snapshotEverySteps > 0 ? (steps + 1) / snapshotEverySteps : 0;
         var taken = inWindow + 1;
         var seconds = window.SnapshotThreadSeconds + snapshots.BackgroundTime.TotalSeconds * inWindow / taken;
@@ -86,16 +103,18 @@ public sealed class TrainingBenchmark : IDisposable
     }
 
     /// <returns>The run's snapshot callback, already disposed: only its timings are read.</returns>
-    private ClassMapSnapshots Train(TrainingOptions runOptions, int? batchesPerEpoch, IReadOnlyList<ITrainingCallback> extra, CancellationToken cancellationToken, int? workers = null)
+    private ClassMapSnapshots Train(TrainingOptions runOptions, int? batchesPerEpoch, IReadOnlyList<ITrainingCallback> extra, CancellationToken cancellationToken, int? workers = null,
+        bool decodedCache = true)
     {
+        var roundCache = decodedCache ? cache : null;
         var loaderWorkers = workers ?? this.loaderWorkers;
         var round = Interlocked.Increment(ref runs);
         var run = new RunFolder(Path.Combine(workFolder, $"run-{round:D3}"));
         var loaderOptions = new DataLoaderOptions { BatchSize = runOptions.BatchSize, ImageSize = runOptions.ImageSize, Workers = loaderWorkers, Seed = round, DropLast = true };
-        var train = new LoaderBatches(new StreamingDataLoader(LabelledImage.From(trainEntries), loaderOptions, augment: true), batchesPerEpoch);
+        var train = new LoaderBatches(new StreamingDataLoader(LabelledImage.From(trainEntries), loaderOptions, augment: true, cache: roundCache), batchesPerEpoch);
         // Validation is part of every epoch; two batches keep it from dominating short rounds.
         var validation = new LoaderBatches(new StreamingDataLoader(LabelledImage.From(validationEntries),
-            new DataLoaderOptions { BatchSize = runOptions.BatchSize, ImageSize = runOptions.ImageSize, Workers = loaderWorkers, Shuffle = false }, augment: false), 2);
+            new DataLoaderOptions { BatchSize = runOptions.BatchSize, ImageSize = runOptions.ImageSize, Workers = loaderWorkers, Shuffle = false }, augment: false, cache: roundCache), 2);
         var events = new TrainingEventStream();
         long received = 0;
         // A subscriber, as the CLI's progress and the web app's hub are: publishing to nobody would cost nothing.

@@ -75,7 +75,7 @@ public sealed class BenchArithmeticTests
     {
         var report = SampleReport(pyTorch: 1.3);
         using var with = JsonDocument.Parse(JsonSerializer.Serialize(report, CliRunner.Json));
-        string[] keys = ["inferenceVsOrt", "pipelineVsBareLoop", "trainingVsPyTorch", "snapshotOverheadPct", "flopUtilisation", "rssGrowthPct", "uploadToOverlayMs", "forwardMs"];
+        string[] keys = ["inferenceVsOrt", "pipelineVsBareLoop", "trainingVsPyTorch", "snapshotOverheadPct", "flopUtilisation", "rssGrowthPct", "uploadToOverlayMs", "forwardMs", "catalogueVsBatchedForward"];
         foreach (var key in keys) Assert.True(with.RootElement.TryGetProperty(key, out _), key);
         Assert.Equal(1.3, with.RootElement.GetProperty("trainingVsPyTorch").GetDouble());
         Assert.True(with.RootElement.GetProperty("training").GetProperty("imagesPerSecond").TryGetProperty("bareLoop", out _));
@@ -106,6 +106,30 @@ public sealed class BenchArithmeticTests
         Assert.Equal(45.0 / 40, plain.PredictorOnnxRuntimeVsTorchPerBatch!["batch1"], 12);
     }
 
+    [Fact]
+    public void Inference_ratios_are_the_median_of_the_rounds_ratios_with_their_spread()
+    {
+        // ORT is hit in round 2 (a burst slows it to half), ours in round 3: the totals would hide both.
+        IReadOnlyDictionary<string, double> Round(double ort, double ours) => Rates(ort, plain: 50, channelsLast: ours);
+        var figures = new InferenceFigures([new InferenceAtBatch(1, Rates(ort: 100, plain: 50, channelsLast: 100),
+            [Round(100, 110), Round(50, 105), Round(100, 40), Round(100, 120), Round(100, 100)])], 0.1, 0.01, 2);
+
+        var detail = BenchRunner.DescribeInference(figures, channelsLast: true);
+
+        // Per-round ratios 1.1, 2.1, 0.4, 1.2, 1.0: median 1.1, lowest 0.4, highest 2.1.
+        Assert.Equal(1.1, detail.VsOrtPerBatch["batch1"], 12);
+        Assert.Equal(new RatioSpread(0.4, 1.1, 2.1, 5), detail.VsOrtSpreadPerBatch!["batch1"]);
+        Assert.Equal(detail.VsOrtPerBatch["batch1"], detail.Fp32BestVsOrtPerBatch["batch1"], 12);
+        Assert.Contains("batch1 1.10 (0.40–2.10 over 5 rounds)", BenchMarkdown.Table(SampleReport(null) with { Inference = detail }));
+    }
+
+    [Fact]
+    public void A_spread_leaves_out_rounds_without_a_ratio()
+    {
+        Assert.Equal(new RatioSpread(0.9, 1.0, 1.2, 3), BenchArithmetic.Spread([1.2, double.NaN, 0.9, 1.0]));
+        Assert.Equal(0, BenchArithmetic.Spread([double.NaN]).Rounds);
+    }
+
     private static Dictionary<string, double> Rates(double ort, double plain, double channelsLast) => new()
     {
         [InferenceBenchmark.Ort] = ort,
@@ -129,6 +153,9 @@ public sealed class BenchArithmeticTests
             RssGrowthPct = 0.5,
             UploadToOverlayMs = 40,
             ForwardMs = 15,
+            CatalogueVsBatchedForward = 0.8,
+            Catalogue = new CatalogueFigures([new CatalogueAtKind("png 256²", 0.8, new RatioSpread(0.7, 0.8, 0.9, 3),
+                new Dictionary<string, double> { [CatalogueBenchmark.Catalogue] = 80, [CatalogueBenchmark.BatchedPredictions] = 100 }, 1.5)], 32, 3, 2),
             Inference = inference,
             Training = new TrainingDetail(new Dictionary<string, double> { [BenchRunner.Pipeline] = 96, [BenchRunner.Bare] = 100 }, [], 0.99, 2, 0.9, 1.0, 0.1, 64, 64, 50, 2, 1,
                 pyTorch is null ? null : "1.13", pyTorch is null ? "no Python found that can `import torch` (apt-get install -y python3-torch)" : null),
