@@ -69,6 +69,9 @@ public sealed class Predictor : IDisposable
     /// <summary>Where every served model and every batch lives.</summary>
     public Device Device { get; }
 
+    /// <summary>The most photos one forward pass takes (<see cref="PredictorOptions.MaxBatch"/>).</summary>
+    public int MaxBatch => options.MaxBatch;
+
     public string? DefaultModelId { get; }
 
     /// <summary>The manifest of the default model as published now (what the next request that names no model is answered by), or null.</summary>
