@@ -305,9 +305,11 @@ public static class ModelFolder
             {
                 return LoadPublished(published, device);
             }
-            catch (Exception ex) when (ex is IOException or ModelLoadException && attempt < 5 && published != folder && !Directory.Exists(published))
+            catch (Exception ex) when (ex is IOException or ModelLoadException && attempt < 5 && published != folder
+                && (!Directory.Exists(published) || Resolve(folder) != published))
             {
-                // Two newer versions were published while this one was read, and it was pruned: read the current one.
+                // Two newer versions were published while this one was read, and it was pruned (or is being pruned:
+                // its files go before its folder does): read the current one.
             }
         }
     }
