@@ -182,10 +182,15 @@ public sealed class StreamingDataLoader
         });
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var workerCount = Math.Min(options.Workers, batchCount - skipBatches);
+        // A worker takes a slot before it builds a batch and the consumer gives it back once it has taken that
+        // batch, so finished batches never outnumber the queue plus the workers, even for the instant between the
+        // consumer's read and its count (a worker writing into the freed place and building the next batch then
+        // showed one batch more than the bound).
+        using var slots = new SemaphoreSlim(options.PrefetchBatches + workerCount);
         // Worker w builds batches w, w+W, …; turn[w] says it is w's go to write, keeping epoch order.
         var turns = Enumerable.Range(0, workerCount).Select(w => new SemaphoreSlim(w == 0 ? 1 : 0)).ToArray();
         var workers = Enumerable.Range(0, workerCount)
-            .Select(w => Task.Run(() => WorkAsync(w, workerCount, skipBatches, batchCount, order, epoch, turns, channel.Writer, stop), CancellationToken.None))
+            .Select(w => Task.Run(() => WorkAsync(w, workerCount, skipBatches, batchCount, order, epoch, turns, slots, channel.Writer, stop), CancellationToken.None))
             .ToArray();
         var completion = Task.WhenAll(workers).ContinueWith(t =>
         {
@@ -203,6 +208,7 @@ public sealed class StreamingDataLoader
                 while (!cancellationToken.IsCancellationRequested && channel.Reader.TryRead(out var batch))
                 {
                     Interlocked.Decrement(ref pendingBatches);
+                    slots.Release();
                     yield return batch;
                 }
             }
@@ -223,14 +229,18 @@ public sealed class StreamingDataLoader
         }
     }
 
-    private async Task WorkAsync(int worker, int workerCount, int firstBatch, int batchCount, int[] order, int epoch, SemaphoreSlim[] turns, ChannelWriter<HostBatch> writer, CancellationTokenSource stop)
+    private async Task WorkAsync(int worker, int workerCount, int firstBatch, int batchCount, int[] order, int epoch, SemaphoreSlim[] turns, SemaphoreSlim slots,
+        ChannelWriter<HostBatch> writer, CancellationTokenSource stop)
     {
         var token = stop.Token;
         try
         {
             for (var b = firstBatch + worker; b < batchCount; b += workerCount)
             {
+                await slots.WaitAsync(token);
                 var batch = Build(b, order, epoch, token);
+                // A batch whose every file was skipped is never written: its slot is free again at once.
+                if (batch is null) slots.Release();
                 var hasTurn = false;
                 try
                 {
