@@ -457,7 +457,6 @@ public sealed class Predictor : IDisposable
     private sealed record Request(ServedModel Model, Image<Rgb24> Photo, string Source, PredictRequestOptions Options,
         TaskCompletionSource<Prediction> Result, long Started, ActivityContext Trace, CancellationToken Cancellation);
 
-    /// <summary>One loaded version of a model and who holds it; the predictor's lock guards the counts.</summary>
     /// <summary>A loaded model as served: its TorchSharp copy, and its ONNX Runtime session when that runtime computes the forward.</summary>
     private sealed class ServedNetwork(LoadedModel model, OnnxRuntimeForward? onnxRuntime) : IDisposable
     {
@@ -472,6 +471,7 @@ public sealed class Predictor : IDisposable
         }
     }
 
+    /// <summary>One loaded version of a model and who holds it; the predictor's lock guards the counts.</summary>
     private sealed class ServedModel(ModelSource source, Task<ServedNetwork> loading)
     {
         private CategoryTree? tree;

@@ -485,9 +485,8 @@ public sealed class TrainingRunService(DataRootLayout layout, TorchEnvironment t
 
     public void Dispose()
     {
-        shuttingDown = true;
+        BeginShutdown();
         var local = live.Values.Where(r => !r.Remote).ToList();
-        foreach (var run in local) run.Cancellation.Cancel();
         Task.WaitAll(local.Select(r => r.Completion).ToArray(), TimeSpan.FromSeconds(30));
     }
 }
